@@ -1,0 +1,140 @@
+#include "common/time.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace hookstream {
+namespace {
+
+bool parse_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+Unexpected<Error> bad_time(std::string_view text) {
+  return fail("invalid_time",
+              "'" + std::string(text.substr(0, 64)) +
+                  "' is not an RFC 3339 timestamp (e.g. 2026-03-05T12:00:00.000Z)");
+}
+
+}  // namespace
+
+std::string format_rfc3339(TimePoint t) {
+  using namespace std::chrono;
+  const auto ms = time_point_cast<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{ms - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+Result<TimePoint> parse_rfc3339(std::string_view s) {
+  using namespace std::chrono;
+  int y, mo, d, h, mi, sec;
+  if (s.size() < 20 || !parse_digits(s, 0, 4, y) || s[4] != '-' || !parse_digits(s, 5, 2, mo) ||
+      s[7] != '-' || !parse_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
+      !parse_digits(s, 11, 2, h) || s[13] != ':' || !parse_digits(s, 14, 2, mi) || s[16] != ':' ||
+      !parse_digits(s, 17, 2, sec))
+    return bad_time(s);
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return bad_time(s);
+
+  std::size_t pos = 19;
+  microseconds frac{0};
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    const std::size_t start = pos;
+    std::int64_t us = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (pos - start < 6) us = us * 10 + (s[pos] - '0');
+      ++pos;
+    }
+    if (pos == start) return bad_time(s);
+    for (std::size_t n = pos - start; n < 6; ++n) us *= 10;
+    frac = microseconds{us};
+  }
+  minutes offset{0};
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!parse_digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !parse_digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
+      return bad_time(s);
+    offset = hours{oh} + minutes{om};
+    if (s[pos] == '-') offset = -offset;
+    pos += 6;
+  } else {
+    return bad_time(s);
+  }
+  if (pos != s.size()) return bad_time(s);
+  const auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  return time_point_cast<system_clock::duration>(tp);
+}
+
+Result<Millis> parse_duration(std::string_view text) {
+  std::int64_t n = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, n);
+  if (ec != std::errc{} || p == text.data() || n < 0)
+    return fail("invalid_duration", "'" + std::string(text) +
+                                        "' is not a duration (a number and a unit: ms, s, m, h, d)");
+  const std::string_view unit(p, static_cast<std::size_t>(end - p));
+  std::int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
+  else
+    return fail("invalid_duration",
+                "'" + std::string(text) + "' has no valid unit (use ms, s, m, h or d)");
+  if (n > std::int64_t{1} << 40) return fail("invalid_duration", "'" + std::string(text) + "' is too large");
+  return Millis{n * scale};
+}
+
+Result<std::vector<Millis>> parse_duration_list(std::string_view text) {
+  std::vector<Millis> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    auto d = parse_duration(item);
+    if (!d) return fail(std::move(d).error());
+    out.push_back(*d);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string format_duration(Millis d) {
+  const auto n = d.count();
+  if (n != 0 && n % 86'400'000 == 0) return std::to_string(n / 86'400'000) + "d";
+  if (n != 0 && n % 3'600'000 == 0) return std::to_string(n / 3'600'000) + "h";
+  if (n != 0 && n % 60'000 == 0) return std::to_string(n / 60'000) + "m";
+  if (n != 0 && n % 1000 == 0) return std::to_string(n / 1000) + "s";
+  return std::to_string(n) + "ms";
+}
+
+std::int64_t to_unix_millis(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+std::int64_t to_unix_seconds(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace hookstream

@@ -1,0 +1,42 @@
+#include "common/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hookstream {
+namespace {
+
+TEST(Time, FormatsUtcWithMilliseconds) {
+  const TimePoint t{std::chrono::milliseconds{1614265330123}};
+  EXPECT_EQ(format_rfc3339(t), "2021-02-25T15:02:10.123Z");
+}
+
+TEST(Time, ParsesZuluOffsetsAndFractions) {
+  EXPECT_EQ(to_unix_millis(*parse_rfc3339("2021-02-25T15:02:10.123Z")), 1614265330123);
+  EXPECT_EQ(to_unix_millis(*parse_rfc3339("2021-02-25T17:02:10+02:00")), 1614265330000);
+  EXPECT_EQ(to_unix_millis(*parse_rfc3339("2021-02-25T15:02:10.1234567Z")), 1614265330123);
+}
+
+TEST(Time, RefusesMalformedTimestamps) {
+  for (const char* bad : {"", "2021-02-25", "2021-02-30T00:00:00Z", "2021-02-25T15:02:10",
+                          "2021-02-25T25:00:00Z", "2021-02-25T15:02:10.Z", "2021-02-25T15:02:10Zx"})
+    EXPECT_FALSE(parse_rfc3339(bad).ok()) << bad;
+}
+
+TEST(Time, ParsesDurations) {
+  EXPECT_EQ(*parse_duration("250ms"), Millis{250});
+  EXPECT_EQ(*parse_duration("5s"), Millis{5000});
+  EXPECT_EQ(*parse_duration("2m"), Millis{120000});
+  EXPECT_EQ(*parse_duration("1h"), Millis{3600000});
+  EXPECT_EQ(*parse_duration("30d"), Millis{30LL * 86400000});
+  EXPECT_FALSE(parse_duration("5").ok());
+  EXPECT_FALSE(parse_duration("-5s").ok());
+  EXPECT_FALSE(parse_duration("5 weeks").ok());
+  auto list = parse_duration_list("5s, 30s,2m");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 3u);
+  EXPECT_EQ(format_duration(Millis{300000}), "5m");
+  EXPECT_EQ(format_duration(Millis{1500}), "1500ms");
+}
+
+}  // namespace
+}  // namespace hookstream
