@@ -35,12 +35,12 @@ struct Event {
 
 // What a caller supplies; the rest is filled in.
 struct EventInput {
-  std::string tenant;
-  std::string type;
-  std::string data;
-  std::optional<std::string> id;
-  std::optional<std::string> source;
-  std::optional<TimePoint> time;
+  std::string tenant{};
+  std::string type{};
+  std::string data{};
+  std::optional<std::string> id{};
+  std::optional<std::string> source{};
+  std::optional<TimePoint> time{};
 };
 
 // Why an event was refused: `field` names the input field, `too_large` maps to HTTP 413.
