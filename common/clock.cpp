@@ -9,8 +9,8 @@ namespace hookstream {
 
 std::uint64_t Random::uniform(std::uint64_t bound) {
   // Rejection sampling avoids modulo bias.
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % bound;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
   for (;;) {
     const std::uint64_t v = next_u64();
     if (v < limit) return v % bound;

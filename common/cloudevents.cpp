@@ -27,15 +27,18 @@ Result<Event, DecodeError> finish(Event e, std::int64_t record_ts_ms) {
 
 Result<Event, DecodeError> decode_binary(const kafka::Record& r) {
   if (*r.header("ce_specversion") != kSpecVersion)
-    return refuse(DecodeErrc::unsupported_specversion,
-                  "ce_specversion is '" + r.header("ce_specversion")->substr(0, 16) + "', expected 1.0");
+    return refuse(
+        DecodeErrc::unsupported_specversion,
+        "ce_specversion is '" + r.header("ce_specversion")->substr(0, 16) + "', expected 1.0");
   if (const auto* ct = r.header("content-type"); ct && !is_json_content_type(*ct))
     return refuse(DecodeErrc::unsupported_content_type,
                   "content-type '" + ct->substr(0, 64) + "' is not JSON");
   Event e;
-  for (auto [name, field] : {std::pair{"ce_id", &e.id}, {"ce_type", &e.type}, {"ce_tenant", &e.tenant}}) {
+  for (auto [name, field] :
+       {std::pair{"ce_id", &e.id}, {"ce_type", &e.type}, {"ce_tenant", &e.tenant}}) {
     const auto* v = r.header(name);
-    if (!v || v->empty()) return refuse(DecodeErrc::missing_attribute, std::string("missing header ") + name);
+    if (!v || v->empty())
+      return refuse(DecodeErrc::missing_attribute, std::string("missing header ") + name);
     *field = *v;
   }
   if (const auto* v = r.header("ce_source")) e.source = *v;
@@ -81,7 +84,8 @@ Result<Event, DecodeError> decode_structured(const kafka::Record& r) {
     return refuse(DecodeErrc::unsupported_content_type,
                   "datacontenttype '" + ct->substr(0, 64) + "' is not JSON");
   if (doc.contains("data_base64"))
-    return refuse(DecodeErrc::unsupported_content_type, "data_base64 is not supported; send JSON data");
+    return refuse(DecodeErrc::unsupported_content_type,
+                  "data_base64 is not supported; send JSON data");
   const auto data = doc.find("data");
   if (data == doc.end() || !data->is_object())
     return refuse(DecodeErrc::invalid_data, "data must be a JSON object");
@@ -93,12 +97,18 @@ Result<Event, DecodeError> decode_structured(const kafka::Record& r) {
 
 std::string_view to_string(DecodeErrc e) {
   switch (e) {
-    case DecodeErrc::not_a_cloudevent: return "not_a_cloudevent";
-    case DecodeErrc::unsupported_specversion: return "unsupported_specversion";
-    case DecodeErrc::unsupported_content_type: return "unsupported_content_type";
-    case DecodeErrc::missing_attribute: return "missing_attribute";
-    case DecodeErrc::invalid_attribute: return "invalid_attribute";
-    case DecodeErrc::invalid_data: return "invalid_data";
+    case DecodeErrc::not_a_cloudevent:
+      return "not_a_cloudevent";
+    case DecodeErrc::unsupported_specversion:
+      return "unsupported_specversion";
+    case DecodeErrc::unsupported_content_type:
+      return "unsupported_content_type";
+    case DecodeErrc::missing_attribute:
+      return "missing_attribute";
+    case DecodeErrc::invalid_attribute:
+      return "invalid_attribute";
+    case DecodeErrc::invalid_data:
+      return "invalid_data";
   }
   return "unknown";
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Events on Kafka follow the CloudEvents 1.0 Kafka protocol binding (SPEC §2).
-//   binary mode (what hookstream writes): ce_* headers, content-type: application/json, value = data
-//   structured mode (also read): content-type: application/cloudevents+json, value = whole event
+//   binary mode (what hookstream writes): ce_* headers, content-type: application/json, value =
+//   data structured mode (also read): content-type: application/cloudevents+json, value = whole
+//   event
 // The record key is the event id unless the event carries a partitionkey.
 #include <string>
 #include <string_view>
@@ -17,12 +18,12 @@ inline constexpr std::string_view kJsonContentType = "application/json";
 inline constexpr std::string_view kStructuredContentType = "application/cloudevents+json";
 
 enum class DecodeErrc {
-  not_a_cloudevent,         // neither binary nor structured mode
-  unsupported_specversion,  // not 1.0
-  unsupported_content_type, // data that is not JSON
-  missing_attribute,        // id, type or tenant absent
-  invalid_attribute,        // present but malformed
-  invalid_data,             // data is not a JSON object
+  not_a_cloudevent,          // neither binary nor structured mode
+  unsupported_specversion,   // not 1.0
+  unsupported_content_type,  // data that is not JSON
+  missing_attribute,         // id, type or tenant absent
+  invalid_attribute,         // present but malformed
+  invalid_data,              // data is not a JSON object
 };
 std::string_view to_string(DecodeErrc e);
 

@@ -12,13 +12,16 @@ constexpr std::string_view kPrefix = "HOOKSTREAM_";
 constexpr std::string_view kRdkafkaPrefix = "HOOKSTREAM_RDKAFKA_";
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
 std::string unquote(std::string_view v) {
-  if (v.size() >= 2 && ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\'')))
+  if (v.size() >= 2 &&
+      ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\'')))
     v = v.substr(1, v.size() - 2);
   return std::string(v);
 }
@@ -46,8 +49,8 @@ Result<ConfigSource> ConfigSource::load(const std::optional<std::filesystem::pat
       if (t.starts_with("export ")) t = trim(t.substr(7));
       const auto eq = t.find('=');
       if (eq == std::string_view::npos)
-        return fail("config_file", file->string() + ":" + std::to_string(lineno) +
-                                       ": expected NAME=value");
+        return fail("config_file",
+                    file->string() + ":" + std::to_string(lineno) + ": expected NAME=value");
       std::string name(trim(t.substr(0, eq)));
       if (!name.starts_with(kPrefix))
         return fail("config_file", file->string() + ":" + std::to_string(lineno) + ": '" + name +
@@ -156,8 +159,8 @@ std::size_t ConfigReader::bytes(std::string_view name, std::size_t fallback, std
   if (!v) return fallback;
   std::string_view t = trim(*v);
   std::size_t scale = 1;
-  for (auto [suffix, mult] : {std::pair<std::string_view, std::size_t>{"KiB", 1024},
-                              {"MiB", 1024 * 1024}, {"B", 1}}) {
+  for (auto [suffix, mult] :
+       {std::pair<std::string_view, std::size_t>{"KiB", 1024}, {"MiB", 1024 * 1024}, {"B", 1}}) {
     if (t.ends_with(suffix)) {
       t.remove_suffix(suffix.size());
       scale = mult;
@@ -192,9 +195,9 @@ std::string RedisConfig::redacted_url() const {
 
 Result<RedisConfig> parse_redis_url(std::string_view url) {
   auto bad = [&](std::string_view why) {
-    return fail("invalid_redis_url",
-                "'" + std::string(url) + "' is not a Redis URL (" + std::string(why) +
-                    "); expected redis://[[user]:password@]host[:port][/db]");
+    return fail("invalid_redis_url", "'" + std::string(url) + "' is not a Redis URL (" +
+                                         std::string(why) +
+                                         "); expected redis://[[user]:password@]host[:port][/db]");
   };
   constexpr std::string_view scheme = "redis://";
   if (!url.starts_with(scheme)) return bad("scheme must be redis://");
@@ -244,8 +247,10 @@ RedisConfig read_redis(ConfigReader& r) {
   const auto url = r.string("HOOKSTREAM_REDIS_URL", "redis://127.0.0.1:6379/0");
   auto parsed = parse_redis_url(url);
   RedisConfig cfg;
-  if (parsed) cfg = *parsed;
-  else r.problem("HOOKSTREAM_REDIS_URL", parsed.error().message);
+  if (parsed)
+    cfg = *parsed;
+  else
+    r.problem("HOOKSTREAM_REDIS_URL", parsed.error().message);
   cfg.connect_timeout = r.duration("HOOKSTREAM_REDIS_CONNECT_TIMEOUT", Millis{2000});
   cfg.command_timeout = r.duration("HOOKSTREAM_REDIS_COMMAND_TIMEOUT", Millis{2000});
   return cfg;
@@ -286,8 +291,10 @@ EventsConfig read_events(ConfigReader& r) {
 LogConfig read_log(ConfigReader& r) {
   LogConfig cfg;
   const auto text = r.string("HOOKSTREAM_LOG_LEVEL", "info");
-  if (auto lvl = log::parse_level(text)) cfg.level = *lvl;
-  else r.problem("HOOKSTREAM_LOG_LEVEL", lvl.error().message);
+  if (auto lvl = log::parse_level(text))
+    cfg.level = *lvl;
+  else
+    r.problem("HOOKSTREAM_LOG_LEVEL", lvl.error().message);
   return cfg;
 }
 

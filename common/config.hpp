@@ -33,6 +33,8 @@ class ConfigSource {
   static ConfigSource from_map(std::map<std::string, std::string> values);
 
   std::optional<std::string> get(std::string_view name) const;
+  // Command-line flags win over both the file and the environment.
+  void set(std::string name, std::string value) { values_[std::move(name)] = std::move(value); }
   // Names starting with `prefix`, with the prefix stripped.
   std::map<std::string, std::string> with_prefix(std::string_view prefix) const;
   const std::set<std::string>& file_names() const { return file_names_; }

@@ -5,7 +5,9 @@
 namespace hookstream {
 namespace {
 
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 std::string json_string(std::string_view s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -19,8 +21,10 @@ Result<void> validate_event_type_syntax(std::string_view type) {
             is_lower_alnum(type.back());
   for (std::size_t i = 0; ok && i < type.size(); ++i) {
     const char c = type[i];
-    if (c == '.' || c == '-') ok = is_lower_alnum(type[i - 1]);
-    else ok = is_lower_alnum(c);
+    if (c == '.' || c == '-')
+      ok = is_lower_alnum(type[i - 1]);
+    else
+      ok = is_lower_alnum(c);
   }
   if (!ok)
     return fail("invalid_event_type",
@@ -31,8 +35,9 @@ Result<void> validate_event_type_syntax(std::string_view type) {
 
 Result<void> validate_event_id(std::string_view id) {
   const bool ok = !id.empty() && id.size() <= kMaxEventIdLength &&
-                  id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                       "0123456789_-.:") == std::string_view::npos;
+                  id.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_-.:") == std::string_view::npos;
   if (!ok)
     return fail("invalid_event_id", "event id " + json_string(id.substr(0, 140)) +
                                         " must be 1-128 characters of [A-Za-z0-9_.:-]");
@@ -41,8 +46,9 @@ Result<void> validate_event_id(std::string_view id) {
 
 Result<void> validate_tenant_id(std::string_view tenant) {
   const bool ok = !tenant.empty() && tenant.size() <= kMaxTenantLength &&
-                  tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                           "0123456789_-.") == std::string_view::npos;
+                  tenant.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_-.") == std::string_view::npos;
   if (!ok)
     return fail("invalid_tenant", "tenant " + json_string(tenant.substr(0, 80)) +
                                       " must be 1-64 characters of [A-Za-z0-9_.-]");
@@ -73,13 +79,12 @@ Result<Event, EventProblem> make_event(EventInput input, const EventsConfig& con
   if (input.type == kTestPingType)
     return fail(EventProblem{"type", "test.ping is reserved for test pings"});
   if (!catalog.contains(input.type))
-    return fail(EventProblem{"type", "unknown event type " + json_string(input.type) +
-                                         "; the catalog has: " + [&] {
-                                           std::string all;
-                                           for (const auto& t : catalog.types())
-                                             all += (all.empty() ? "" : ", ") + t;
-                                           return all;
-                                         }()});
+    return fail(EventProblem{
+        "type", "unknown event type " + json_string(input.type) + "; the catalog has: " + [&] {
+          std::string all;
+          for (const auto& t : catalog.types()) all += (all.empty() ? "" : ", ") + t;
+          return all;
+        }()});
   if (input.id) {
     if (auto ok = validate_event_id(*input.id); !ok)
       return fail(EventProblem{"id", ok.error().message});
@@ -100,7 +105,8 @@ Result<Event, EventProblem> make_event(EventInput input, const EventsConfig& con
 }
 
 Result<void, EventProblem> validate_decoded_event(const Event& event) {
-  if (auto ok = validate_event_id(event.id); !ok) return fail(EventProblem{"id", ok.error().message});
+  if (auto ok = validate_event_id(event.id); !ok)
+    return fail(EventProblem{"id", ok.error().message});
   if (auto ok = validate_event_type_syntax(event.type); !ok)
     return fail(EventProblem{"type", ok.error().message});
   if (auto ok = validate_tenant_id(event.tenant); !ok)

@@ -19,7 +19,8 @@ std::string IdGenerator::next(std::string_view prefix) const {
   std::uint64_t hi = (ms << 16) | (std::to_integer<std::uint64_t>(rnd[0]) << 8) |
                      std::to_integer<std::uint64_t>(rnd[1]);
   std::uint64_t lo = 0;
-  for (std::size_t i = 2; i < rnd.size(); ++i) lo = (lo << 8) | std::to_integer<std::uint64_t>(rnd[i]);
+  for (std::size_t i = 2; i < rnd.size(); ++i)
+    lo = (lo << 8) | std::to_integer<std::uint64_t>(rnd[i]);
 
   std::string out;
   out.reserve(prefix.size() + 1 + kBodyLength);

@@ -11,7 +11,7 @@
 namespace hookstream::log {
 namespace {
 
-constexpr std::array<std::string_view, 7> kLevelNames = {"trace", "debug", "info",    "warn",
+constexpr std::array<std::string_view, 7> kLevelNames = {"trace", "debug",    "info", "warn",
                                                          "error", "critical", "off"};
 
 struct State {
@@ -23,8 +23,8 @@ State& state() {
   // The logger is process-wide by nature (stderr is); everything else is passed explicitly.
   static State s = [] {
     State st;
-    st.logger = std::make_shared<spdlog::logger>(
-        "hookstream", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    st.logger = std::make_shared<spdlog::logger>("hookstream",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
     st.logger->set_pattern("%v");
     st.logger->set_level(spdlog::level::info);
     return st;
@@ -42,7 +42,8 @@ Result<Level> parse_level(std::string_view text) {
   for (std::size_t i = 0; i < kLevelNames.size(); ++i)
     if (kLevelNames[i] == text) return static_cast<Level>(i);
   if (text == "warning") return Level::warn;
-  return fail("invalid_log_level", "expected one of trace, debug, info, warn, error, critical, off");
+  return fail("invalid_log_level",
+              "expected one of trace, debug, info, warn, error, critical, off");
 }
 
 void init(std::string_view component, Level level) {
@@ -52,7 +53,9 @@ void init(std::string_view component, Level level) {
   s.logger->flush_on(spdlog::level::trace);
 }
 
-bool enabled(Level level) { return state().logger->should_log(to_spdlog(level)); }
+bool enabled(Level level) {
+  return state().logger->should_log(to_spdlog(level));
+}
 
 void write(Level level, std::string_view msg, const nlohmann::json& fields) {
   auto& s = state();

@@ -1,8 +1,8 @@
 #pragma once
 // Structured logs: one JSON object per line on stderr,
 // {"ts":"…","level":"info","logger":"api","msg":"…", …fields}.
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -21,7 +21,8 @@ Result<Level> parse_level(std::string_view text);
 void init(std::string_view component, Level level);
 
 bool enabled(Level level);
-void write(Level level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object());
+void write(Level level, std::string_view msg,
+           const nlohmann::json& fields = nlohmann::json::object());
 
 inline void debug(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object()) {
   if (enabled(Level::debug)) write(Level::debug, msg, fields);

@@ -36,11 +36,11 @@ class [[nodiscard]] Result {
   using error_type = E;
 
   template <typename U = T>
-    requires std::is_constructible_v<T, U&&>
-  Result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires std::is_constructible_v<T, U&&> Result(U&& value)
+      : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <typename G>
-    requires std::is_constructible_v<E, G&&>
-  Result(Unexpected<G> u) : v_(std::in_place_index<1>, std::move(u.error)) {}
+  requires std::is_constructible_v<E, G&&> Result(Unexpected<G> u)
+      : v_(std::in_place_index<1>, std::move(u.error)) {}
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -84,8 +84,8 @@ class [[nodiscard]] Result<void, E> {
 
   Result() = default;
   template <typename G>
-    requires std::is_constructible_v<E, G&&>
-  Result(Unexpected<G> u) : error_(std::move(u.error)), ok_(false) {}
+  requires std::is_constructible_v<E, G&&> Result(Unexpected<G> u)
+      : error_(std::move(u.error)), ok_(false) {}
 
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }

@@ -49,7 +49,8 @@ std::string sign(std::string_view key, std::string_view msg_id, std::int64_t tim
   EVP_MAC_final(ctx, mac.data(), &mac_len, mac.size());
   EVP_MAC_CTX_free(ctx);
   EVP_MAC_free(hmac);
-  return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac_len));
+  return "v1," +
+         base64_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac_len));
 }
 
 Result<Signer> Signer::from_secrets(const std::vector<std::string>& secrets) {
@@ -75,11 +76,16 @@ std::string Signer::signature_header(std::string_view msg_id, std::int64_t times
 
 std::string_view to_string(VerifyErrc e) {
   switch (e) {
-    case VerifyErrc::missing_header: return "missing_header";
-    case VerifyErrc::invalid_timestamp: return "invalid_timestamp";
-    case VerifyErrc::timestamp_too_old: return "timestamp_too_old";
-    case VerifyErrc::timestamp_too_new: return "timestamp_too_new";
-    case VerifyErrc::no_matching_signature: return "no_matching_signature";
+    case VerifyErrc::missing_header:
+      return "missing_header";
+    case VerifyErrc::invalid_timestamp:
+      return "invalid_timestamp";
+    case VerifyErrc::timestamp_too_old:
+      return "timestamp_too_old";
+    case VerifyErrc::timestamp_too_new:
+      return "timestamp_too_new";
+    case VerifyErrc::no_matching_signature:
+      return "no_matching_signature";
   }
   return "unknown";
 }
@@ -94,10 +100,12 @@ Result<void, VerifyErrc> verify(const std::vector<std::string>& secrets, const V
   if (in.msg_id.empty() || in.timestamp.empty() || in.signature.empty())
     return fail(VerifyErrc::missing_header);
   std::int64_t ts = 0;
-  const auto [p, ec] = std::from_chars(in.timestamp.data(), in.timestamp.data() + in.timestamp.size(), ts);
+  const auto [p, ec] =
+      std::from_chars(in.timestamp.data(), in.timestamp.data() + in.timestamp.size(), ts);
   if (ec != std::errc{} || p != in.timestamp.data() + in.timestamp.size())
     return fail(VerifyErrc::invalid_timestamp);
-  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (ts < now_s - tolerance.count()) return fail(VerifyErrc::timestamp_too_old);
   if (ts > now_s + tolerance.count()) return fail(VerifyErrc::timestamp_too_new);
 

@@ -18,9 +18,8 @@ bool parse_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) 
 }
 
 Unexpected<Error> bad_time(std::string_view text) {
-  return fail("invalid_time",
-              "'" + std::string(text.substr(0, 64)) +
-                  "' is not an RFC 3339 timestamp (e.g. 2026-03-05T12:00:00.000Z)");
+  return fail("invalid_time", "'" + std::string(text.substr(0, 64)) +
+                                  "' is not an RFC 3339 timestamp (e.g. 2026-03-05T12:00:00.000Z)");
 }
 
 }  // namespace
@@ -32,10 +31,10 @@ std::string format_rfc3339(TimePoint t) {
   const year_month_day ymd{day};
   const hh_mm_ss hms{ms - day};
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()),
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
                 static_cast<int>(hms.subseconds().count()));
   return buf;
 }
@@ -48,7 +47,8 @@ Result<TimePoint> parse_rfc3339(std::string_view s) {
       !parse_digits(s, 11, 2, h) || s[13] != ':' || !parse_digits(s, 14, 2, mi) || s[16] != ':' ||
       !parse_digits(s, 17, 2, sec))
     return bad_time(s);
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return bad_time(s);
 
   std::size_t pos = 19;
@@ -89,19 +89,26 @@ Result<Millis> parse_duration(std::string_view text) {
   const auto* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, n);
   if (ec != std::errc{} || p == text.data() || n < 0)
-    return fail("invalid_duration", "'" + std::string(text) +
-                                        "' is not a duration (a number and a unit: ms, s, m, h, d)");
+    return fail(
+        "invalid_duration",
+        "'" + std::string(text) + "' is not a duration (a number and a unit: ms, s, m, h, d)");
   const std::string_view unit(p, static_cast<std::size_t>(end - p));
   std::int64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
   else
     return fail("invalid_duration",
                 "'" + std::string(text) + "' has no valid unit (use ms, s, m, h or d)");
-  if (n > std::int64_t{1} << 40) return fail("invalid_duration", "'" + std::string(text) + "' is too large");
+  if (n > std::int64_t{1} << 40)
+    return fail("invalid_duration", "'" + std::string(text) + "' is too large");
   return Millis{n * scale};
 }
 

@@ -30,7 +30,8 @@ TEST(Config, EnvOverridesFileOverridesDefaults) {
                     ("hookstream-config-" + std::to_string(::getpid()) + ".env");
   {
     std::ofstream f(path);
-    f << "# comment\nHOOKSTREAM_TOPIC_PREFIX=fromfile\nexport HOOKSTREAM_KAFKA_BROKERS=\"k1:9092\"\n"
+    f << "# comment\nHOOKSTREAM_TOPIC_PREFIX=fromfile\nexport "
+         "HOOKSTREAM_KAFKA_BROKERS=\"k1:9092\"\n"
          "HOOKSTREAM_RDKAFKA_SOCKET_TIMEOUT_MS=1000\n";
   }
   const char* env[] = {"HOOKSTREAM_TOPIC_PREFIX=fromenv", "PATH=/bin", nullptr};
@@ -58,8 +59,9 @@ TEST(Config, ReportsEveryBadValueByName) {
   read_log(r);
   const auto result = r.finish();
   ASSERT_FALSE(result.ok());
-  for (const char* name : {"HOOKSTREAM_REDIS_URL", "HOOKSTREAM_TOPIC_PREFIX", "HOOKSTREAM_EVENT_TYPES",
-                           "HOOKSTREAM_MAX_EVENT_BYTES", "HOOKSTREAM_LOG_LEVEL"})
+  for (const char* name :
+       {"HOOKSTREAM_REDIS_URL", "HOOKSTREAM_TOPIC_PREFIX", "HOOKSTREAM_EVENT_TYPES",
+        "HOOKSTREAM_MAX_EVENT_BYTES", "HOOKSTREAM_LOG_LEVEL"})
     EXPECT_NE(result.error().message.find(name), std::string::npos) << result.error().message;
 }
 
@@ -77,7 +79,8 @@ TEST(Config, UnknownNameInFileIsAnError) {
 }
 
 TEST(Config, MissingFileIsAnError) {
-  EXPECT_FALSE(ConfigSource::load(std::filesystem::path("/nonexistent/hookstream.env"), nullptr).ok());
+  EXPECT_FALSE(
+      ConfigSource::load(std::filesystem::path("/nonexistent/hookstream.env"), nullptr).ok());
 }
 
 TEST(Config, ParsesRedisUrls) {

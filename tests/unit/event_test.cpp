@@ -28,8 +28,10 @@ TEST_F(EventTest, FillsIdSourceAndTime) {
   EXPECT_TRUE(has_id_shape(e->id, "evt")) << e->id;
   EXPECT_EQ(e->source, "hookstream");
   EXPECT_EQ(format_rfc3339(e->time), "2026-03-05T12:00:00.000Z");
-  EXPECT_EQ(webhook_payload(*e), R"({"id":")" + e->id +
-                                     R"(","type":"submission.completed","timestamp":"2026-03-05T12:00:00.000Z","data":{"a":1}})");
+  EXPECT_EQ(
+      webhook_payload(*e),
+      R"({"id":")" + e->id +
+          R"(","type":"submission.completed","timestamp":"2026-03-05T12:00:00.000Z","data":{"a":1}})");
 }
 
 TEST_F(EventTest, KeepsCallerId) {
@@ -54,10 +56,14 @@ TEST_F(EventTest, RefusesBadInputNamingTheField) {
       {{.tenant = "acme", .type = "contact.created", .data = "{"}, "data", false},
       {{.tenant = "acme", .type = "contact.created", .data = "[1]"}, "data", false},
       {{.tenant = "acme", .type = "contact.created", .data = "{} {}"}, "data", false},
-      {{.tenant = "acme", .type = "contact.created", .data = "{\"x\":\"" + std::string(1100, 'a') + "\"}"},
+      {{.tenant = "acme",
+        .type = "contact.created",
+        .data = "{\"x\":\"" + std::string(1100, 'a') + "\"}"},
        "data",
        true},
-      {{.tenant = "acme", .type = "contact.created", .data = "{}", .id = "evt with space"}, "id", false},
+      {{.tenant = "acme", .type = "contact.created", .data = "{}", .id = "evt with space"},
+       "id",
+       false},
   };
   for (const auto& c : cases) {
     auto e = make(c.in);

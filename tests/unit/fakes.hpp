@@ -9,8 +9,9 @@ namespace hookstream::testing_support {
 
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(std::chrono::system_clock::time_point t = std::chrono::system_clock::time_point{
-                         std::chrono::milliseconds{1'772'712'000'000}})
+  explicit FakeClock(std::chrono::system_clock::time_point t =
+                         std::chrono::system_clock::time_point{
+                             std::chrono::milliseconds{1'772'712'000'000}})
       : now_(t) {}
   std::chrono::system_clock::time_point now() const override { return now_; }
   void advance(std::chrono::milliseconds d) { now_ += d; }
