@@ -43,10 +43,14 @@ Result<EventInput, std::string> parse_line(const std::string& line) {
     } else if (key == "tenant" || key == "type" || key == "id" || key == "source") {
       if (!value.is_string()) return fail(key + ": must be a string");
       const auto& text = value.get_ref<const std::string&>();
-      if (key == "tenant") in.tenant = text;
-      else if (key == "type") in.type = text;
-      else if (key == "id") in.id = text;
-      else in.source = text;
+      if (key == "tenant")
+        in.tenant = text;
+      else if (key == "type")
+        in.type = text;
+      else if (key == "id")
+        in.id = text;
+      else
+        in.source = text;
     } else {
       return fail(key + ": unknown field (expected tenant, type, data, id, source)");
     }
@@ -104,8 +108,10 @@ class Outcomes {
 
  private:
   void report_locked(std::size_t line, const std::string& why) {
-    if (line == 0) err_ << "hookstream-produce: " << why << '\n';
-    else err_ << "hookstream-produce: line " << line << ": " << why << '\n';
+    if (line == 0)
+      err_ << "hookstream-produce: " << why << '\n';
+    else
+      err_ << "hookstream-produce: line " << line << ": " << why << '\n';
     ++failed_;
   }
   std::ostream& out_;
@@ -136,7 +142,8 @@ int run_produce_cli(int argc, char** argv, std::istream& in, std::ostream& out, 
   app.add_option("--id", f.id, "event id (default: a new evt_… id)");
   app.add_option("--source", f.source, "CloudEvents source (default: hookstream)");
   app.add_option("--brokers", f.brokers, "Kafka bootstrap list (HOOKSTREAM_KAFKA_BROKERS)");
-  app.add_option("--timeout", f.timeout, "how long to wait for the broker (HOOKSTREAM_PRODUCE_TIMEOUT)");
+  app.add_option("--timeout", f.timeout,
+                 "how long to wait for the broker (HOOKSTREAM_PRODUCE_TIMEOUT)");
   app.add_option("--config", f.config_file, "config file of HOOKSTREAM_* settings");
   try {
     app.parse(argc, argv);
@@ -152,8 +159,10 @@ int run_produce_cli(int argc, char** argv, std::istream& in, std::ostream& out, 
   }
 
   std::optional<std::filesystem::path> config_path;
-  if (f.config_file) config_path = *f.config_file;
-  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG")) config_path = p;
+  if (f.config_file)
+    config_path = *f.config_file;
+  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG"))
+    config_path = p;
   auto source = ConfigSource::load(config_path, environ);
   if (!source) {
     err << "hookstream-produce: " << source.error().message << '\n';
@@ -190,11 +199,10 @@ int run_produce_cli(int argc, char** argv, std::istream& in, std::ostream& out, 
   };
 
   if (from_flags) {
-    publish(0, EventInput{.tenant = *f.tenant,
-                          .type = *f.type,
-                          .data = *f.data,
-                          .id = f.id,
-                          .source = f.source});
+    publish(
+        0,
+        EventInput{
+            .tenant = *f.tenant, .type = *f.type, .data = *f.data, .id = f.id, .source = f.source});
   } else {
     std::string line;
     std::size_t lineno = 0;

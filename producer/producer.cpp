@@ -42,16 +42,17 @@ Result<Event, PublishError> Producer::prepare(EventInput input) const {
   auto event = make_event(std::move(input), config_.events, catalog_, ids_, clock_);
   if (!event) {
     auto problem = std::move(event).error();
-    return fail(PublishError{
-        problem.too_large ? PublishErrc::event_too_large : PublishErrc::invalid_event,
-        std::move(problem.field), std::move(problem.message)});
+    return fail(
+        PublishError{problem.too_large ? PublishErrc::event_too_large : PublishErrc::invalid_event,
+                     std::move(problem.field), std::move(problem.message)});
   }
   return std::move(*event);
 }
 
 void Producer::publish(Event event, std::function<void(Result<Published, PublishError>)> done) {
   auto record = cloudevents::encode_binary(event, config_.kafka.events_topic());
-  auto on_delivery = [event = std::move(event), done](Result<kafka::DeliveryReport> report) mutable {
+  auto on_delivery = [event = std::move(event),
+                      done](Result<kafka::DeliveryReport> report) mutable {
     if (!report) {
       done(fail(PublishError{PublishErrc::broker, {}, report.error().message}));
       return;
@@ -77,12 +78,13 @@ Result<Published, PublishError> Producer::publish_sync(EventInput input) {
   if (!event) return fail(std::move(event).error());
   std::promise<Result<Published, PublishError>> promise;
   auto future = promise.get_future();
-  publish(std::move(*event), [&promise](Result<Published, PublishError> r) {
-    promise.set_value(std::move(r));
-  });
+  publish(std::move(*event),
+          [&promise](Result<Published, PublishError> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
-Result<void> Producer::flush(Millis timeout) { return kafka_->flush(timeout); }
+Result<void> Producer::flush(Millis timeout) {
+  return kafka_->flush(timeout);
+}
 
 }  // namespace hookstream

@@ -26,9 +26,9 @@ struct ProducerConfig {
 Result<ProducerConfig> load_producer_config(const ConfigSource& source);
 
 enum class PublishErrc {
-  invalid_event,   // refused by validation; `field` says which input
-  event_too_large, // data over HOOKSTREAM_MAX_EVENT_BYTES
-  broker,          // the broker did not acknowledge within the timeout, or refused
+  invalid_event,    // refused by validation; `field` says which input
+  event_too_large,  // data over HOOKSTREAM_MAX_EVENT_BYTES
+  broker,           // the broker did not acknowledge within the timeout, or refused
 };
 
 struct PublishError {

@@ -17,7 +17,7 @@ enum class KafkaErrc {
   queue_full,           // the local producer queue is full: back off, then produce again
   timed_out,            // a request or message.timeout.ms passed without an answer
   transport,            // broker unreachable, connection refused, all brokers down
-  leader_changed,       // leadership moved; librdkafka refreshes metadata by itself
+  unavailable,          // leader moving, coordinator loading, too few replicas: momentary
   unknown_topic,        // topic or partition does not exist (not created by the deployment)
   offset_out_of_range,  // a committed offset is gone from the log (retention, mock size limit)
   record_too_large,     // the record exceeds message.max.bytes or the broker's limit
@@ -49,7 +49,11 @@ bool is_retriable(KafkaErrc errc);
 // errors that did not come from here are not retriable.
 bool is_retriable(const Error& error);
 
-std::string_view to_string(KafkaErrc errc);  // "queue_full", …
+// Producer::produce refused a record because the local queue is full; waiting for delivery
+// reports (flush) frees room.
+bool is_queue_full(const Error& error);
+
+std::string_view to_string(KafkaErrc errc);                            // "queue_full", …
 std::optional<KafkaErrc> errc_from_error_code(std::string_view code);  // "kafka_queue_full" → …
 
 }  // namespace hookstream::kafka

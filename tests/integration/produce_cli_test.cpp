@@ -29,11 +29,13 @@ class ProduceCli : public ::testing::Test {
   std::string events_topic() const { return prefix_ + ".events"; }
 
   CommandResult produce(std::vector<std::string> args, const std::string& input = {},
-                        std::chrono::milliseconds timeout = 30s) {
+                        std::chrono::milliseconds timeout = 30s,
+                        std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), binary_path("hookstream-produce").string());
     ProcessOptions options;
-    options.env = {{"HOOKSTREAM_KAFKA_BROKERS", cluster_->bootstrap()},
-                   {"HOOKSTREAM_TOPIC_PREFIX", prefix_}};
+    options.env = std::move(env);
+    options.env["HOOKSTREAM_KAFKA_BROKERS"] = cluster_->bootstrap();
+    options.env["HOOKSTREAM_TOPIC_PREFIX"] = prefix_;
     return run_command(args, input, timeout, options);
   }
 
@@ -58,13 +60,15 @@ class ProduceCli : public ::testing::Test {
     r.timestamp_ms = j.value("ts", std::int64_t{0});
     if (j.contains("headers"))
       for (std::size_t i = 0; i + 1 < j["headers"].size(); i += 2)
-        r.headers.push_back({j["headers"][i].get<std::string>(), j["headers"][i + 1].get<std::string>()});
+        r.headers.push_back(
+            {j["headers"][i].get<std::string>(), j["headers"][i + 1].get<std::string>()});
     return r;
   }
 
   static std::map<std::string, std::string> headers_of(const json& j) {
     std::map<std::string, std::string> h;
-    for (std::size_t i = 0; i + 1 < j["headers"].size(); i += 2) h[j["headers"][i]] = j["headers"][i + 1];
+    for (std::size_t i = 0; i + 1 < j["headers"].size(); i += 2)
+      h[j["headers"][i]] = j["headers"][i + 1];
     return h;
   }
 
@@ -98,8 +102,8 @@ TEST_F(ProduceCli, EventFromFlagsIsABinaryModeCloudEventKeyedByItsId) {
 }
 
 TEST_F(ProduceCli, CallerGivenIdIsKept) {
-  auto r = produce({"--tenant", "acme", "--type", "contact.created", "--data", "{}", "--id",
-                    "evt_given_1"});
+  auto r = produce(
+      {"--tenant", "acme", "--type", "contact.created", "--data", "{}", "--id", "evt_given_1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto records = consume_all(events_topic());
   ASSERT_EQ(records.size(), 1u);
@@ -107,7 +111,8 @@ TEST_F(ProduceCli, CallerGivenIdIsKept) {
 }
 
 TEST_F(ProduceCli, StructuredModeRecordFromKcatDecodesToTheSameEvent) {
-  auto r = produce({"--tenant", "acme", "--type", "contact.updated", "--data", R"({"name":"Ada"})"});
+  auto r =
+      produce({"--tenant", "acme", "--type", "contact.updated", "--data", R"({"name":"Ada"})"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto binary = consume_all(events_topic());
   ASSERT_EQ(binary.size(), 1u);
@@ -163,28 +168,41 @@ TEST_F(ProduceCli, BadInputIsRefusedNamingTheProblemAndNothingIsPublished) {
       {{"--tenant", "acme", "--type", "contact.created", "--data", "{not json"}, "not valid JSON"},
       {{"--tenant", "acme", "--type", "contact.deleted", "--data", "{}"}, "unknown event type"},
       {{"--tenant", "acme", "--type", "contact.created", "--data",
-        "{\"blob\":\"" + std::string(300 * 1024, 'x') + "\"}"},
-       "limit is 262144 bytes"},
+        "{\"blob\":\"" + std::string(70 * 1024, 'x') + "\"}"},
+       "limit is 65536 bytes"},
       {{"--tenant", "a b", "--type", "contact.created", "--data", "{}"}, "tenant"},
       {{"--tenant", "acme", "--type", "contact.created"}, "needs --tenant, --type and --data"},
   };
   for (const auto& c : cases) {
-    auto r = produce(c.args);
+    // A smaller limit than the default keeps the oversized --data under the kernel's 128 KiB
+    // argument limit; the default limit is covered over stdin below.
+    auto r = produce(c.args, {}, 30s, {{"HOOKSTREAM_MAX_EVENT_BYTES", "64KiB"}});
     EXPECT_NE(r.exit_code, 0) << c.expect;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << "stderr: " << r.err;
   }
+  const std::string oversized = R"({"tenant":"acme","type":"contact.created","data":{"blob":")" +
+                                std::string(300 * 1024, 'x') + "\"}}\n";
+  auto r = produce({}, oversized);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 1: data: event data is"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("limit is 262144 bytes"), std::string::npos) << r.err;
   EXPECT_TRUE(consume_all(events_topic()).empty());
 }
 
 TEST_F(ProduceCli, NdjsonReportsBadLinesByNumberAndSendsTheRest) {
   const std::string input =
-      R"({"tenant":"acme","type":"submission.completed","data":{"n":1}})" "\n"
-      "{broken\n"
-      R"({"tenant":"acme","type":"nope.nope","data":{}})" "\n"
+      R"({"tenant":"acme","type":"submission.completed","data":{"n":1}})"
       "\n"
-      R"({"tenant":"acme","type":"contact.created","data":{"n":2},"id":"evt_line5"})" "\n"
-      R"({"tenant":"acme","type":"contact.created","data":[1]})" "\n"
-      R"({"type":"contact.created","data":{}})" "\n";
+      "{broken\n"
+      R"({"tenant":"acme","type":"nope.nope","data":{}})"
+      "\n"
+      "\n"
+      R"({"tenant":"acme","type":"contact.created","data":{"n":2},"id":"evt_line5"})"
+      "\n"
+      R"({"tenant":"acme","type":"contact.created","data":[1]})"
+      "\n"
+      R"({"type":"contact.created","data":{}})"
+      "\n";
   auto r = produce({}, input);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("line 2: not valid JSON"), std::string::npos) << r.err;
@@ -204,7 +222,8 @@ TEST_F(ProduceCli, ManyNdjsonLinesAllArrive) {
   std::string input;
   constexpr int kEvents = 2000;
   for (int i = 0; i < kEvents; ++i)
-    input += R"({"tenant":"acme","type":"contact.created","data":{"i":)" + std::to_string(i) + "}}\n";
+    input +=
+        R"({"tenant":"acme","type":"contact.created","data":{"i":)" + std::to_string(i) + "}}\n";
   auto r = produce({}, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), kEvents);

@@ -1,0 +1,61 @@
+#include "api/config.hpp"
+
+#include <charconv>
+
+namespace hookstream::api {
+
+Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return fail("invalid_listen", "'" + std::string(text) + "' is not host:port");
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::uint16_t port = 0;
+  const auto port_text = text.substr(colon + 1);
+  const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || p != port_text.data() + port_text.size())
+    return fail("invalid_listen", "'" + std::string(text) + "' has no valid port");
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code aec;
+  const auto address = asio::ip::make_address(host, aec);
+  if (aec)
+    return fail("invalid_listen",
+                "'" + std::string(text) + "': '" + host + "' is not an IP address");
+  return asio::ip::tcp::endpoint(address, port);
+}
+
+Result<ApiConfig> load_api_config(const ConfigSource& source) {
+  ConfigReader r(source);
+  ApiConfig cfg;
+  cfg.redis = read_redis(r);
+  cfg.kafka = read_kafka(r);
+  cfg.events = read_events(r);
+  cfg.log = read_log(r);
+  const auto listen = r.string("HOOKSTREAM_API_LISTEN", "127.0.0.1:8080");
+  if (auto ep = parse_listen_address(listen))
+    cfg.listen = *ep;
+  else
+    r.problem("HOOKSTREAM_API_LISTEN", ep.error().message);
+  cfg.allow_http = r.boolean("HOOKSTREAM_ALLOW_HTTP", false);
+  cfg.allow_private_targets = r.boolean("HOOKSTREAM_ALLOW_PRIVATE_TARGETS", false);
+  cfg.default_rate_limit = r.integer("HOOKSTREAM_RATE_LIMIT", 100, 1, 1'000'000);
+  cfg.key_cache_ttl = r.duration("HOOKSTREAM_API_KEY_CACHE_TTL", Millis{30'000});
+  if (cfg.key_cache_ttl > Millis{60'000})
+    r.problem("HOOKSTREAM_API_KEY_CACHE_TTL",
+              "must be at most 60s (revocation must apply within 60 s)");
+  cfg.publish_timeout = r.duration("HOOKSTREAM_PRODUCE_TIMEOUT", Millis{10'000});
+  cfg.delivery_timeout = r.duration("HOOKSTREAM_DELIVERY_TIMEOUT", Millis{30'000});
+  cfg.max_webhooks_per_tenant =
+      static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT", 1000, 1, 1'000'000));
+  // The body limit leaves room for the JSON around the largest allowed event data.
+  cfg.http.body_limit = cfg.events.max_data_bytes + 64 * 1024;
+  cfg.http.idle_timeout = r.duration("HOOKSTREAM_API_IDLE_TIMEOUT", Millis{60'000});
+  cfg.http.request_timeout = r.duration("HOOKSTREAM_API_REQUEST_TIMEOUT", Millis{10'000});
+  cfg.http.max_connections =
+      static_cast<std::size_t>(r.integer("HOOKSTREAM_API_MAX_CONNECTIONS", 10'000, 1, 1'000'000));
+  if (auto ok = r.finish(); !ok) return fail(std::move(ok).error());
+  return cfg;
+}
+
+}  // namespace hookstream::api

@@ -1,0 +1,29 @@
+#pragma once
+#include <optional>
+#include <string>
+
+#include "api/http_server.hpp"
+#include "common/config.hpp"
+
+namespace hookstream::api {
+
+struct ApiConfig {
+  RedisConfig redis;
+  KafkaConfig kafka;
+  EventsConfig events;
+  LogConfig log;
+  asio::ip::tcp::endpoint listen;
+  HttpServerLimits http;
+  bool allow_http = false;                // accept http:// webhook URLs
+  bool allow_private_targets = false;     // test pings to loopback/private addresses
+  std::int64_t default_rate_limit = 100;  // requests per minute per key
+  Millis key_cache_ttl{30'000};           // how long a replica trusts a looked-up key (≤ 60 s)
+  Millis publish_timeout{10'000};         // waiting for Kafka's acknowledgement of POST /v1/events
+  Millis delivery_timeout{30'000};        // test pings
+  std::size_t max_webhooks_per_tenant = 1000;
+};
+
+Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);
+Result<ApiConfig> load_api_config(const ConfigSource& source);
+
+}  // namespace hookstream::api

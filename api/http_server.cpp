@@ -1,0 +1,194 @@
+#include "api/http_server.hpp"
+
+#include "common/log.hpp"
+
+namespace hookstream::api {
+namespace {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+
+bool is_disconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == beast::error::timeout || ec == asio::error::broken_pipe;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, Handler handler,
+                       Refusal refusal)
+    : io_(io),
+      limits_(limits),
+      handler_(std::move(handler)),
+      refusal_(std::move(refusal)),
+      acceptor_(io) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<void> HttpServer::listen(const asio::ip::tcp::endpoint& endpoint) {
+  beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    return fail("listen_failed", "cannot listen on " + endpoint.address().to_string() + ":" +
+                                     std::to_string(endpoint.port()) + ": " + ec.message());
+  }
+  return {};
+}
+
+asio::ip::tcp::endpoint HttpServer::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
+
+void HttpServer::start() {
+  asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("accept loop failed", {{"error", ex.what()}});
+    }
+  });
+}
+
+void HttpServer::shutdown() {
+  stopping_ = true;
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& c : connections_)
+    if (!c.busy && c.stream) c.stream->cancel();
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+  while (!stopping_) {
+    beast::error_code ec;
+    auto socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      // Out of file descriptors and similar: log, back off briefly, keep serving.
+      log::warn("accept failed", {{"error", ec.message()}});
+      asio::steady_timer pause(io_, std::chrono::milliseconds(50));
+      co_await pause.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (connections_.size() >= limits_.max_connections) {
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("connection failed", {{"error", ex.what()}});
+      }
+    });
+  }
+}
+
+asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  auto self = connections_.insert(connections_.end(), Connection{&stream, false});
+  beast::flat_buffer buffer;
+  try {
+    while (!stopping_ && co_await handle_one(stream, buffer, *self)) {
+    }
+  } catch (...) {
+    connections_.erase(self);
+    throw;
+  }
+  connections_.erase(self);
+  beast::error_code ec;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+// Reads one request and answers it; false when the connection should close.
+asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                             Connection& self) {
+  beast::error_code ec;
+  if (buffer.size() == 0) {
+    // Idle between requests: wait for the first byte under the (longer) idle timeout.
+    stream.expires_after(limits_.idle_timeout);
+    const auto n =
+        co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    buffer.commit(n);
+  }
+  self.busy = true;
+  stream.expires_after(limits_.request_timeout);
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
+  parser.body_limit(limits_.body_limit);
+
+  auto refuse = [&](http::status status, std::string_view message) -> asio::awaitable<bool> {
+    Response res = refusal_(status, message);
+    res.keep_alive(false);
+    res.prepare_payload();
+    stream.expires_after(limits_.write_timeout);
+    beast::error_code wec;
+    co_await http::async_write(stream, res, redirect_error(use_awaitable, wec));
+    co_return false;
+  };
+
+  co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+  // Beast checks Content-Length against the body limit while parsing the header.
+  if (ec == http::error::body_limit)
+    co_return co_await refuse(
+        http::status::payload_too_large,
+        "request body exceeds " + std::to_string(limits_.body_limit) + " bytes");
+  if (ec == http::error::header_limit)
+    co_return co_await refuse(
+        http::status::request_header_fields_too_large,
+        "request headers exceed " + std::to_string(limits_.header_limit) + " bytes");
+  if (ec) {
+    if (is_disconnect(ec)) co_return false;
+    co_return co_await refuse(http::status::bad_request, "malformed HTTP request");
+  }
+  const auto& header = parser.get();
+  if (const auto length = parser.content_length(); length && *length > limits_.body_limit)
+    co_return co_await refuse(
+        http::status::payload_too_large,
+        "request body exceeds " + std::to_string(limits_.body_limit) + " bytes");
+  if (beast::iequals(header[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> cont{http::status::continue_, header.version()};
+    co_await http::async_write(stream, cont, redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+  }
+  if (!parser.is_done()) {
+    co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+    if (ec == http::error::body_limit)
+      co_return co_await refuse(
+          http::status::payload_too_large,
+          "request body exceeds " + std::to_string(limits_.body_limit) + " bytes");
+    if (ec) {
+      if (is_disconnect(ec)) co_return false;
+      co_return co_await refuse(http::status::bad_request, "malformed HTTP request body");
+    }
+  }
+
+  Request req = parser.release();
+  Response res;
+  try {
+    res = co_await handler_(req);
+  } catch (const std::exception& e) {
+    log::error("request handler threw", {{"error", e.what()},
+                                         {"method", std::string(req.method_string())},
+                                         {"target", std::string(req.target())}});
+    res = refusal_(http::status::internal_server_error, "internal error");
+  }
+  const bool keep_alive = req.keep_alive() && !stopping_;
+  res.version(req.version());
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  stream.expires_after(limits_.write_timeout);
+  co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+  self.busy = false;
+  co_return !ec && keep_alive;
+}
+
+}  // namespace hookstream::api

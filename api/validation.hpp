@@ -1,0 +1,41 @@
+#pragma once
+// Request bodies to domain values, with field-level details:
+//   {"code":"validation_failed","details":{"fields":{"url":"…","events[1]":"…"}}}
+// Unknown fields are refused, so a typo never passes silently.
+#include <nlohmann/json.hpp>
+
+#include "api/errors.hpp"
+#include "common/event.hpp"
+#include "common/store/api_keys.hpp"
+#include "common/store/webhooks.hpp"
+
+namespace hookstream::api {
+
+inline constexpr std::size_t kMaxDescription = 500;
+inline constexpr std::size_t kMaxCustomHeaders = 20;
+inline constexpr std::size_t kMaxHeaderName = 256;
+inline constexpr std::size_t kMaxHeaderValue = 4096;
+inline constexpr std::size_t kMaxEventsPerWebhook = 100;
+inline constexpr std::size_t kMaxKeyName = 200;
+
+struct ValidationRules {
+  bool allow_http = false;
+  const EventCatalog* catalog = nullptr;
+  std::size_t max_event_bytes = 256 * 1024;
+};
+
+// Header names a webhook may not set: transport headers and the ones hookstream signs with.
+bool is_reserved_header(std::string_view name);
+
+Result<nlohmann::json, ApiError> parse_json_object(std::string_view body);
+
+Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std::string tenant,
+                                                      const ValidationRules& rules);
+Result<store::WebhookPatch, ApiError> parse_webhook_patch(std::string_view body,
+                                                          const ValidationRules& rules);
+Result<EventInput, ApiError> parse_event_request(std::string_view body, std::string tenant,
+                                                 const ValidationRules& rules);
+Result<store::NewApiKey, ApiError> parse_new_api_key(std::string_view body, std::string tenant,
+                                                     TimePoint now);
+
+}  // namespace hookstream::api

@@ -1,0 +1,100 @@
+#pragma once
+// Webhooks (subscriptions) in Redis. Every write bumps hs:webhooks:version and publishes the
+// tenant on hs:changes in the same transaction, so dispatchers refresh their caches within 1 s.
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "common/ids.hpp"
+#include "common/redis/client.hpp"
+#include "common/result.hpp"
+#include "common/store/errors.hpp"
+#include "common/time.hpp"
+
+namespace hookstream::store {
+
+enum class WebhookStatus { active, paused, disabled };
+std::string_view to_string(WebhookStatus s);
+std::optional<WebhookStatus> parse_webhook_status(std::string_view text);
+
+inline constexpr std::string_view kAllEvents = "*";
+inline constexpr std::chrono::hours kSecretRotationOverlap{24};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct Webhook {
+  std::string id;
+  std::string tenant;
+  std::string url;
+  std::vector<std::string> events;  // types from the catalog, or "*"
+  std::string description;
+  HeaderList headers;  // custom headers sent on every delivery
+  WebhookStatus status = WebhookStatus::active;
+  std::int64_t consecutive_fails = 0;
+  std::optional<TimePoint> last_delivery_at;
+  std::optional<bool> last_delivery_ok;
+  TimePoint created_at;
+  TimePoint updated_at;
+  std::string secret;
+  std::optional<std::string> previous_secret;  // still signs until previous_secret_expires_at
+  std::optional<TimePoint> previous_secret_expires_at;
+
+  bool subscribes_to(std::string_view type) const;
+  // The secrets that sign a delivery at `now`: current first, then one rotating out.
+  std::vector<std::string> signing_secrets(TimePoint now) const;
+};
+
+struct NewWebhook {
+  std::string tenant;
+  std::string url;
+  std::vector<std::string> events;
+  std::string description;
+  HeaderList headers;
+  bool active = true;
+};
+
+struct WebhookPatch {
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> events;
+  std::optional<std::string> description;
+  std::optional<HeaderList> headers;
+  std::optional<bool> is_active;
+};
+
+struct WebhookPage {
+  std::vector<Webhook> webhooks;
+  std::optional<std::string> next_cursor;
+};
+
+class WebhookStore {
+ public:
+  WebhookStore(redis::Client& redis, const Clock& clock, Random& random)
+      : redis_(redis), clock_(clock), random_(random), ids_(clock, random) {}
+
+  asio::awaitable<Result<Webhook, StoreError>> create(NewWebhook in);
+  // not_found for an unknown id and for another tenant's webhook alike.
+  asio::awaitable<Result<Webhook, StoreError>> get(std::string_view tenant, std::string_view id);
+  // In creation order; `cursor` is the last id of the previous page.
+  asio::awaitable<Result<WebhookPage, StoreError>> list(std::string_view tenant,
+                                                        std::optional<std::string> cursor,
+                                                        std::size_t limit);
+  asio::awaitable<Result<Webhook, StoreError>> update(std::string_view tenant, std::string_view id,
+                                                      const WebhookPatch& patch);
+  asio::awaitable<Result<void, StoreError>> remove(std::string_view tenant, std::string_view id);
+  // A new secret; the old one keeps signing for kSecretRotationOverlap.
+  asio::awaitable<Result<Webhook, StoreError>> rotate_secret(std::string_view tenant,
+                                                             std::string_view id);
+  // Every webhook of a tenant in one round trip (the dispatcher's subscription cache).
+  asio::awaitable<Result<std::vector<Webhook>, StoreError>> load_tenant(std::string_view tenant);
+
+ private:
+  redis::Client& redis_;
+  const Clock& clock_;
+  Random& random_;
+  IdGenerator ids_;
+};
+
+}  // namespace hookstream::store
