@@ -20,6 +20,12 @@ install_deps() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # NodeSource's nodejs bundles npm (and conflicts with Debian's npm); Debian's nodejs does not.
+  if ! command -v npm >/dev/null 2>&1; then
+    [[ $EUID -eq 0 ]] || die "npm is missing; run as root or install it"
+    log "installing: npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
 }
 
 # configure_build DIR BUILD_TYPE [extra cmake args...]
