@@ -124,6 +124,7 @@ Router make_router() {
   add_webhook_routes(router);
   add_event_routes(router);
   add_api_key_routes(router);
+  add_delivery_routes(router);
   return router;
 }
 
@@ -143,6 +144,15 @@ int run_server(const ApiConfig& config) {
   redis::Client redis(io.get_executor(), config.redis);
   store::ApiKeyStore keys(redis, clock, random);
   store::WebhookStore webhooks(redis, clock, random);
+  store::DeliveryLog deliveries(redis, store::DeliveryLogLimits{});
+  hookstream::http::ClientOptions http_options;
+  http_options.allow_private_targets = config.allow_private_targets;
+  http_options.extra_ca_file = config.extra_ca_file;
+  auto http_client = hookstream::http::DeliveryClient::create(io.get_executor(), http_options);
+  if (!http_client) {
+    log::error("cannot create the HTTP client", {{"error", http_client.error().message}});
+    return 2;
+  }
   Authenticator auth(keys, clock, config.key_cache_ttl);
   RateLimiter limiter(redis, clock);
   Metrics metrics;
@@ -150,20 +160,13 @@ int run_server(const ApiConfig& config) {
   const IdGenerator ids(clock, random);
   std::atomic<bool> kafka_reachable{false};
   std::atomic<bool> stop_probe{false};
-  Services services{config,
-                    clock,
-                    random,
-                    redis,
-                    **producer,
-                    keys,
-                    webhooks,
-                    auth,
-                    limiter,
-                    metrics,
-                    catalog,
-                    ids,
-                    {config.allow_http, &catalog, config.events.max_data_bytes},
-                    kafka_reachable};
+  Services services{
+      config,         clock,      random,
+      redis,          **producer, keys,
+      webhooks,       deliveries, **http_client,
+      auth,           limiter,    metrics,
+      catalog,        ids,        {config.allow_http, &catalog, config.events.max_data_bytes},
+      kafka_reachable};
   const Router router = make_router();
 
   HttpServer server(

@@ -1,6 +1,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/http_server.hpp"
 #include "common/config.hpp"
@@ -21,6 +22,8 @@ struct ApiConfig {
   Millis publish_timeout{10'000};         // waiting for Kafka's acknowledgement of POST /v1/events
   Millis delivery_timeout{30'000};        // test pings
   std::size_t max_webhooks_per_tenant = 1000;
+  std::vector<Millis> retry_schedule;        // redeliveries go to the first tier's topic
+  std::optional<std::string> extra_ca_file;  // test pings verify against it too
 };
 
 Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);

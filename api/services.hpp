@@ -11,10 +11,12 @@
 #include "api/router.hpp"
 #include "api/validation.hpp"
 #include "common/event.hpp"
+#include "common/http/delivery_client.hpp"
 #include "common/ids.hpp"
 #include "common/kafka/producer.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/api_keys.hpp"
+#include "common/store/delivery_log.hpp"
 #include "common/store/webhooks.hpp"
 
 namespace hookstream::api {
@@ -27,6 +29,8 @@ struct Services {
   kafka::Producer& producer;
   store::ApiKeyStore& keys;
   store::WebhookStore& webhooks;
+  store::DeliveryLog& deliveries;
+  hookstream::http::DeliveryClient& http;
   Authenticator& auth;
   RateLimiter& limiter;
   Metrics& metrics;
@@ -52,6 +56,7 @@ void add_webhook_routes(Router& router);
 void add_event_routes(Router& router);
 void add_api_key_routes(Router& router);
 void add_meta_routes(Router& router);
+void add_delivery_routes(Router& router);
 
 // The store's failure as the API's.
 ApiError to_api_error(const store::StoreError& e, std::string_view what);

@@ -4,6 +4,9 @@ add_library(hookstream_warnings INTERFACE)
 target_compile_options(hookstream_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
   -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  # GCC 12's optimiser reports -Wrestrict false positives inside libstdc++'s std::string
+  # (GCC bug 105329) at -O2 and above.
+  -Wno-restrict
   $<$<BOOL:${HOOKSTREAM_WERROR}>:-Werror>)
 
 add_library(hookstream_build_flags INTERFACE)

@@ -25,11 +25,10 @@ Result<Event, DecodeError> finish(Event e, std::int64_t record_ts_ms) {
   return e;
 }
 
-Result<Event, DecodeError> decode_binary(const kafka::Record& r) {
-  if (*r.header("ce_specversion") != kSpecVersion)
-    return refuse(
-        DecodeErrc::unsupported_specversion,
-        "ce_specversion is '" + r.header("ce_specversion")->substr(0, 16) + "', expected 1.0");
+Result<Event, DecodeError> decode_binary(const kafka::Record& r, const std::string& specversion) {
+  if (specversion != kSpecVersion)
+    return refuse(DecodeErrc::unsupported_specversion,
+                  "ce_specversion is '" + specversion.substr(0, 16) + "', expected 1.0");
   if (const auto* ct = r.header("content-type"); ct && !is_json_content_type(*ct))
     return refuse(DecodeErrc::unsupported_content_type,
                   "content-type '" + ct->substr(0, 64) + "' is not JSON");
@@ -139,7 +138,8 @@ Result<Event, DecodeError> decode(const kafka::Record& record) {
                     "structured mode is supported only as application/cloudevents+json");
     return decode_structured(record);
   }
-  if (record.header("ce_specversion")) return decode_binary(record);
+  if (const auto* specversion = record.header("ce_specversion"))
+    return decode_binary(record, *specversion);
   return refuse(DecodeErrc::not_a_cloudevent,
                 "neither binary mode (ce_specversion header) nor structured mode "
                 "(content-type: application/cloudevents+json)");

@@ -1,0 +1,187 @@
+// Test pings and the delivery log: /v1/webhooks/{id}/test, …/deliveries, …/deliveries/{did},
+// …/deliveries/{did}/redeliver.
+#include <charconv>
+
+#include "api/services.hpp"
+#include "common/cloudevents.hpp"
+#include "common/http/webhook_request.hpp"
+#include "common/log.hpp"
+#include "common/retry_record.hpp"
+
+namespace hookstream::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxResponseBody = 1024;
+
+json optional_time(const std::optional<TimePoint>& t) {
+  return t ? json(format_rfc3339(*t)) : json(nullptr);
+}
+
+json delivery_json(const store::Delivery& d, bool with_attempts) {
+  json out = {{"id", d.id},
+              {"webhook_id", d.webhook_id},
+              {"event_id", d.event_id},
+              {"event_type", d.event_type},
+              {"status", to_string(d.status)},
+              {"attempt_count", d.attempt_count},
+              {"response_status", d.response_status == 0 ? json(nullptr) : json(d.response_status)},
+              {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
+              {"delivered_at", optional_time(d.delivered_at)},
+              {"next_retry_at", optional_time(d.next_retry_at)},
+              {"created_at", format_rfc3339(d.created_at)}};
+  if (with_attempts) {
+    json attempts = json::array();
+    for (const auto& a : d.attempts)
+      attempts.push_back(
+          {{"number", a.number},
+           {"at", format_rfc3339(a.at)},
+           {"outcome", a.outcome},
+           {"response_status", a.response_status == 0 ? json(nullptr) : json(a.response_status)},
+           {"response_body", a.response_body},
+           {"error", a.error.empty() ? json(nullptr) : json(a.error)},
+           {"duration_ms", a.duration_ms}});
+    out["attempts"] = attempts;
+  }
+  return out;
+}
+
+// The webhook named in the path, or the response to send instead.
+asio::awaitable<Result<store::Webhook, Response>> owned_webhook(RequestContext& ctx) {
+  auto w = co_await ctx.services.webhooks.get(ctx.tenant(), ctx.param(0));
+  if (!w) co_return fail(error_response(to_api_error(w.error(), "webhook " + ctx.param(0))));
+  co_return std::move(*w);
+}
+
+Response not_active(const store::Webhook& w) {
+  return error_response({ApiErrc::validation_failed,
+                         "webhook " + w.id + " is " + std::string(to_string(w.status)) +
+                             "; set is_active to true first",
+                         {{"fields", {{"status", std::string(to_string(w.status))}}}}});
+}
+
+asio::awaitable<Response> test_ping(RequestContext& ctx) {
+  auto& s = ctx.services;
+  auto webhook = co_await owned_webhook(ctx);
+  if (!webhook) co_return std::move(webhook).error();
+  if (webhook->status != store::WebhookStatus::active) co_return not_active(*webhook);
+
+  Event ping;
+  ping.id = s.ids.next(id_prefix::event);
+  ping.type = std::string(kTestPingType);
+  ping.tenant = ctx.tenant();
+  ping.source = "hookstream";
+  ping.time = s.clock.now();
+  ping.data =
+      json{{"message", "This is a test ping from hookstream"}, {"webhook_id", webhook->id}}.dump();
+  const hookstream::http::WebhookMessage message{
+      ping.id, ping.type, std::make_shared<const std::string>(webhook_payload(ping)), 1, true};
+  auto request = hookstream::http::build_webhook_request(
+      {webhook->url, webhook->signing_secrets(ping.time), webhook->headers}, message, ping.time,
+      s.config.delivery_timeout);
+  hookstream::http::DeliveryResult result;
+  if (!request) {
+    result.outcome = hookstream::http::Outcome::invalid_response;
+    result.error = request.error().message;
+  } else if (!request->url.is_https() && !s.config.allow_http) {
+    result.outcome = hookstream::http::Outcome::blocked_address;
+    result.error = "plain http:// targets are not allowed by this deployment";
+  } else {
+    result = co_await s.http.post(*request);
+  }
+  json data = {{"webhook_id", webhook->id},
+               {"event_id", ping.id},
+               {"delivered", result.outcome == hookstream::http::Outcome::success},
+               {"outcome", hookstream::http::to_string(result.outcome)},
+               {"response_status", result.status == 0 ? json(nullptr) : json(result.status)},
+               {"duration_ms", result.duration.count()}};
+  if (result.status != 0) data["response_body"] = result.body.substr(0, kMaxResponseBody);
+  if (result.outcome != hookstream::http::Outcome::success)
+    data["error"] = result.error.empty() ? std::string(hookstream::http::to_string(result.outcome))
+                                         : result.error;
+  co_return success(http::status::ok, data);
+}
+
+asio::awaitable<Response> list(RequestContext& ctx) {
+  auto& s = ctx.services;
+  auto webhook = co_await owned_webhook(ctx);
+  if (!webhook) co_return std::move(webhook).error();
+  std::size_t limit = 25;
+  if (const auto text = ctx.target.param("limit")) {
+    const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (ec != std::errc{} || p != text->data() + text->size() || limit < 1 || limit > 100)
+      co_return error_response({ApiErrc::validation_failed,
+                                "limit must be an integer from 1 to 100",
+                                {{"fields", {{"limit", "must be an integer from 1 to 100"}}}}});
+  }
+  std::optional<store::DeliveryStatus> status;
+  if (const auto text = ctx.target.param("status")) {
+    status = store::parse_delivery_status(*text);
+    if (!status)
+      co_return error_response(
+          {ApiErrc::validation_failed,
+           "status must be pending, succeeded or failed",
+           {{"fields", {{"status", "must be pending, succeeded or failed"}}}}});
+  }
+  auto cursor = ctx.target.param("cursor");
+  if (cursor && (cursor->size() != 17 + 30 || (*cursor)[16] != ':'))
+    co_return error_response({ApiErrc::validation_failed,
+                              "cursor is not a cursor from a previous page",
+                              {{"fields", {{"cursor", "invalid"}}}}});
+  auto page = co_await s.deliveries.list(webhook->id, cursor, limit, status);
+  if (!page) co_return error_response(to_api_error(page.error(), "delivery"));
+  json items = json::array();
+  for (const auto& d : page->deliveries) items.push_back(delivery_json(d, false));
+  co_return success(http::status::ok, {{"deliveries", items},
+                                       {"next_cursor", page->next_cursor ? json(*page->next_cursor)
+                                                                         : json(nullptr)}});
+}
+
+asio::awaitable<Response> get(RequestContext& ctx) {
+  auto webhook = co_await owned_webhook(ctx);
+  if (!webhook) co_return std::move(webhook).error();
+  auto d = co_await ctx.services.deliveries.get(webhook->id, ctx.param(1));
+  if (!d) co_return error_response(to_api_error(d.error(), "delivery " + ctx.param(1)));
+  co_return success(http::status::ok, {{"delivery", delivery_json(*d, true)}});
+}
+
+asio::awaitable<Response> redeliver(RequestContext& ctx) {
+  auto& s = ctx.services;
+  auto webhook = co_await owned_webhook(ctx);
+  if (!webhook) co_return std::move(webhook).error();
+  auto d = co_await s.deliveries.get(webhook->id, ctx.param(1));
+  if (!d) co_return error_response(to_api_error(d.error(), "delivery " + ctx.param(1)));
+  if (webhook->status != store::WebhookStatus::active) co_return not_active(*webhook);
+  auto event = co_await s.deliveries.load_event(webhook->tenant, d->event_id);
+  if (!event) co_return error_response(to_api_error(event.error(), "event " + d->event_id));
+  // A new attempt through the first retry tier, due now: the dispatchers make it like any other.
+  const Millis tier = s.config.retry_schedule.front();
+  const RetryInfo info{webhook->id, d->attempt_count + 1, s.clock.now(), d->created_at};
+  auto record = make_retry_record(cloudevents::encode_binary(*event, ""), info,
+                                  s.config.kafka.retry_topic(tier));
+  auto report = co_await s.producer.async_produce(std::move(record), asio::use_awaitable);
+  if (!report)
+    co_return error_response({ApiErrc::service_unavailable,
+                              "the redelivery could not be queued in Kafka; retry shortly"});
+  co_return success(http::status::accepted, {{"delivery_id", d->id},
+                                             {"webhook_id", webhook->id},
+                                             {"attempt", info.attempt},
+                                             {"queued", true}});
+}
+
+}  // namespace
+
+void add_delivery_routes(Router& router) {
+  using store::Scope;
+  router.add({http::verb::post, "/v1/webhooks/{id}/test", Access::scoped, Scope::webhooks_write,
+              test_ping});
+  router.add({http::verb::get, "/v1/webhooks/{id}/deliveries", Access::scoped, Scope::webhooks_read,
+              list});
+  router.add({http::verb::get, "/v1/webhooks/{id}/deliveries/{did}", Access::scoped,
+              Scope::webhooks_read, get});
+  router.add({http::verb::post, "/v1/webhooks/{id}/deliveries/{did}/redeliver", Access::scoped,
+              Scope::webhooks_write, redeliver});
+}
+
+}  // namespace hookstream::api

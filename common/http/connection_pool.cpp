@@ -1,0 +1,64 @@
+#include "common/http/connection_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace hookstream::http {
+
+bool Connection::looks_alive() {
+  auto& socket = tcp().socket();
+  if (!socket.is_open()) return false;
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return false;  // the peer closed it
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+  // Unasked bytes on plain HTTP mean a confused peer. On TLS they may be a late session ticket,
+  // which the next read consumes.
+  return tls != nullptr;
+}
+
+ConnectionPool::ConnectionPool(std::size_t max_idle_per_origin, Millis idle_timeout)
+    : max_idle_per_origin_(max_idle_per_origin), idle_timeout_(idle_timeout) {}
+
+std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, SteadyTime now) {
+  prune(now);
+  const auto it = idle_.find(origin);
+  if (it == idle_.end()) return nullptr;
+  auto& connections = it->second;
+  std::unique_ptr<Connection> found;
+  while (!connections.empty() && !found) {
+    auto candidate = std::move(connections.back());
+    connections.pop_back();
+    if (candidate->looks_alive()) found = std::move(candidate);
+  }
+  if (connections.empty()) idle_.erase(it);
+  return found;
+}
+
+void ConnectionPool::put(const std::string& origin, std::unique_ptr<Connection> connection,
+                         SteadyTime now) {
+  if (max_idle_per_origin_ == 0) return;
+  connection->idle_since = now;
+  auto& connections = idle_[origin];
+  connections.push_back(std::move(connection));
+  while (connections.size() > max_idle_per_origin_) connections.pop_front();
+  prune(now);
+}
+
+void ConnectionPool::prune(SteadyTime now) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& connections = it->second;
+    while (!connections.empty() && now - connections.front()->idle_since >= idle_timeout_)
+      connections.pop_front();
+    it = connections.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+std::size_t ConnectionPool::idle_connections() const {
+  std::size_t n = 0;
+  for (const auto& [origin, connections] : idle_) n += connections.size();
+  return n;
+}
+
+}  // namespace hookstream::http

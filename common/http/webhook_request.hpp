@@ -1,0 +1,35 @@
+#pragma once
+// The signed POST for one delivery attempt (SPEC §4): the Standard Webhooks headers, hookstream's
+// own, then the webhook's custom headers. Shared by the dispatcher and the API's test pings, so a
+// test ping is exactly what a real delivery looks like.
+#include <memory>
+#include <string>
+
+#include <utility>
+#include <vector>
+#include "common/http/delivery_client.hpp"
+#include "common/result.hpp"
+
+namespace hookstream::http {
+
+struct WebhookMessage {
+  std::string event_id;  // webhook-id: the same on every retry
+  std::string event_type;
+  std::shared_ptr<const std::string> payload;  // the body, built once per event
+  int attempt = 1;
+  bool test = false;
+};
+
+// The endpoint as a delivery needs it (store::Webhook has these as url, signing_secrets(now) and
+// headers).
+struct WebhookTarget {
+  const std::string& url;
+  std::vector<std::string> secrets;  // current first, then one rotating out
+  const std::vector<std::pair<std::string, std::string>>& headers;
+};
+
+Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
+                                              const WebhookMessage& message, TimePoint now,
+                                              Millis timeout);
+
+}  // namespace hookstream::http

@@ -1,0 +1,46 @@
+#include "common/retry_record.hpp"
+
+#include <charconv>
+
+namespace hookstream {
+namespace {
+
+std::optional<std::int64_t> to_int(const std::string* text) {
+  if (!text) return std::nullopt;
+  std::int64_t v = 0;
+  const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc{} || p != text->data() + text->size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+kafka::Record make_retry_record(const kafka::Record& event_record, const RetryInfo& info,
+                                std::string topic) {
+  kafka::Record r;
+  r.topic = std::move(topic);
+  r.key = info.webhook_id;
+  r.value = event_record.value;
+  for (const auto& h : event_record.headers)
+    if (!h.name.starts_with("hs_")) r.headers.push_back(h);
+  r.headers.push_back({std::string(kRetryWebhookHeader), info.webhook_id});
+  r.headers.push_back({std::string(kRetryAttemptHeader), std::to_string(info.attempt)});
+  r.headers.push_back({std::string(kRetryDueHeader), std::to_string(to_unix_millis(info.due))});
+  r.headers.push_back(
+      {std::string(kRetryCreatedHeader), std::to_string(to_unix_millis(info.created_at))});
+  return r;
+}
+
+std::optional<RetryInfo> read_retry_info(const kafka::Record& record) {
+  const auto* webhook = record.header(kRetryWebhookHeader);
+  const auto attempt = to_int(record.header(kRetryAttemptHeader));
+  const auto due = to_int(record.header(kRetryDueHeader));
+  const auto created = to_int(record.header(kRetryCreatedHeader));
+  if (!webhook || webhook->empty() || !attempt || *attempt < 1 || *attempt > 1000 || !due ||
+      !created)
+    return std::nullopt;
+  return RetryInfo{*webhook, static_cast<int>(*attempt), TimePoint{Millis{*due}},
+                   TimePoint{Millis{*created}}};
+}
+
+}  // namespace hookstream

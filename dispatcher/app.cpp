@@ -1,0 +1,123 @@
+#include "dispatcher/app.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "common/http/delivery_client.hpp"
+#include "common/log.hpp"
+#include "common/redis/client.hpp"
+#include "common/store/delivery_log.hpp"
+#include "common/store/webhooks.hpp"
+#include "dispatcher/consumer_loop.hpp"
+#include "dispatcher/dispatcher.hpp"
+#include "dispatcher/metrics.hpp"
+#include "dispatcher/offset_tracker.hpp"
+#include "dispatcher/subscription_cache.hpp"
+
+extern char** environ;
+
+namespace hookstream::dispatcher {
+
+int run(const DispatcherConfig& config) {
+  asio::io_context io(1);
+  SystemClock clock;
+  SecureRandom random;
+
+  kafka::ProducerOptions producer_options;
+  producer_options.client_id = "hookstream-dispatcher-" + config.instance_id;
+  auto producer = kafka::Producer::create(config.kafka, producer_options);
+  if (!producer) {
+    std::cerr << "hookstream-dispatcher: " << producer.error().message << '\n';
+    return 2;
+  }
+  http::ClientOptions http_options;
+  http_options.allow_private_targets = config.allow_private_targets;
+  http_options.extra_ca_file = config.extra_ca_file;
+  auto client = http::DeliveryClient::create(io.get_executor(), http_options);
+  if (!client) {
+    std::cerr << "hookstream-dispatcher: " << client.error().message << '\n';
+    return 2;
+  }
+  redis::Client redis(io.get_executor(), config.redis);
+  store::WebhookStore webhooks(redis, clock, random);
+  store::DeliveryLog delivery_log(redis, config.delivery_log);
+  SubscriptionCache subscriptions(io.get_executor(), redis, webhooks, config.subscription_refresh);
+  Metrics metrics;
+  OffsetTracker offsets;
+  ConsumerLoop loop(config, io, offsets, metrics);
+  Dispatcher dispatcher(
+      io.get_executor(), config,
+      DispatcherDeps{delivery_log, subscriptions, **client, **producer, metrics, clock, random},
+      [&](const kafka::TopicPartition& tp, std::int64_t offset) { loop.record_done(tp, offset); },
+      [&](const kafka::TopicPartition& tp, bool pause) { loop.flow(tp, pause); },
+      [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); });
+  if (auto ok = loop.start(dispatcher); !ok) {
+    std::cerr << "hookstream-dispatcher: " << ok.error().message << '\n';
+    return 2;
+  }
+
+  auto work = asio::make_work_guard(io);
+  subscriptions.start();
+  loop.run([&] {
+    // The consumer has committed and left the group: wind down the io side.
+    asio::post(io, [&] {
+      subscriptions.stop();
+      redis.disconnect();
+      work.reset();
+      io.stop();
+    });
+  });
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("shutting down", {{"signal", sig}});
+    loop.request_stop();
+  });
+  log::info("hookstream-dispatcher started", {{"instance", config.instance_id},
+                                              {"group", config.kafka.consumer_group()},
+                                              {"topic", config.kafka.events_topic()},
+                                              {"redis", config.redis.redacted_url()},
+                                              {"retry_schedule", [&] {
+                                                 std::string s;
+                                                 for (auto d : config.retry_schedule)
+                                                   s += (s.empty() ? "" : ",") + format_duration(d);
+                                                 return s;
+                                               }()}});
+  io.run();
+  loop.join();
+  (void)(*producer)->flush(Millis{5000});
+  log::info("hookstream-dispatcher stopped");
+  return 0;
+}
+
+int dispatcher_main(int argc, char** argv) {
+  CLI::App app{"hookstream-dispatcher: delivers events from Kafka to subscribed webhooks",
+               "hookstream-dispatcher"};
+  std::optional<std::string> config_file;
+  app.add_option("--config", config_file, "config file of HOOKSTREAM_* settings");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::optional<std::filesystem::path> path;
+  if (config_file)
+    path = *config_file;
+  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG"))
+    path = p;
+  auto source = ConfigSource::load(path, environ);
+  if (!source) {
+    std::cerr << "hookstream-dispatcher: " << source.error().message << '\n';
+    return 2;
+  }
+  auto config = load_dispatcher_config(*source);
+  if (!config) {
+    std::cerr << "hookstream-dispatcher: " << config.error().message << '\n';
+    return 2;
+  }
+  log::init("dispatcher", config->log.level);
+  return run(*config);
+}
+
+}  // namespace hookstream::dispatcher

@@ -1,0 +1,51 @@
+#include "dispatcher/config.hpp"
+
+#include <unistd.h>
+
+namespace hookstream::dispatcher {
+
+Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
+  ConfigReader r(source);
+  DispatcherConfig cfg;
+  cfg.redis = read_redis(r);
+  cfg.kafka = read_kafka(r);
+  cfg.log = read_log(r);
+  cfg.retry_schedule =
+      r.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
+  for (const auto d : cfg.retry_schedule)
+    if (d.count() <= 0) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "every delay must be positive");
+  if (cfg.retry_schedule.size() > 50) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "at most 50 retries");
+  cfg.delivery_timeout = r.duration("HOOKSTREAM_DELIVERY_TIMEOUT", Millis{30'000});
+  if (cfg.delivery_timeout < Millis{100} || cfg.delivery_timeout > Millis{300'000})
+    r.problem("HOOKSTREAM_DELIVERY_TIMEOUT", "must be between 100ms and 5m");
+  cfg.allow_http = r.boolean("HOOKSTREAM_ALLOW_HTTP", false);
+  cfg.allow_private_targets = r.boolean("HOOKSTREAM_ALLOW_PRIVATE_TARGETS", false);
+  if (auto ca = r.string("HOOKSTREAM_CA_FILE", ""); !ca.empty()) cfg.extra_ca_file = ca;
+  cfg.max_in_flight =
+      static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_IN_FLIGHT", 512, 1, 100'000));
+  cfg.max_in_flight_per_endpoint =
+      static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_IN_FLIGHT_PER_ENDPOINT", 8, 1, 1000));
+  cfg.max_queued_per_endpoint =
+      static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT", 64, 0, 100'000));
+  cfg.max_pending_records =
+      static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_PENDING_RECORDS", 2000, 1, 1'000'000));
+  cfg.delivery_log.pause_after_failures =
+      r.integer("HOOKSTREAM_PAUSE_AFTER_FAILURES", 10, 1, 1'000'000);
+  cfg.delivery_log.max_per_webhook = static_cast<std::size_t>(
+      r.integer("HOOKSTREAM_DELIVERY_LOG_MAX_PER_WEBHOOK", 1000, 10, 1'000'000));
+  cfg.delivery_log.retention =
+      r.duration("HOOKSTREAM_DELIVERY_LOG_RETENTION", Millis{7LL * 24 * 3600 * 1000});
+  cfg.subscription_refresh = r.duration("HOOKSTREAM_SUBSCRIPTION_REFRESH", Millis{200});
+  if (cfg.subscription_refresh > Millis{1000})
+    r.problem("HOOKSTREAM_SUBSCRIPTION_REFRESH", "must be at most 1s (SPEC: changes within 1 s)");
+  cfg.shutdown_grace = r.duration("HOOKSTREAM_SHUTDOWN_GRACE", Millis{20'000});
+  cfg.metrics_listen = r.string("HOOKSTREAM_DISPATCHER_LISTEN", "");
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  cfg.instance_id =
+      r.string("HOOKSTREAM_INSTANCE_ID", std::string(host) + "-" + std::to_string(::getpid()));
+  if (auto ok = r.finish(); !ok) return fail(std::move(ok).error());
+  return cfg;
+}
+
+}  // namespace hookstream::dispatcher

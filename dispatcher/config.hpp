@@ -1,0 +1,35 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/store/delivery_log.hpp"
+
+namespace hookstream::dispatcher {
+
+struct DispatcherConfig {
+  RedisConfig redis;
+  KafkaConfig kafka;
+  LogConfig log;
+  std::vector<Millis> retry_schedule;
+  Millis delivery_timeout{30'000};
+  bool allow_http = false;
+  bool allow_private_targets = false;
+  std::optional<std::string> extra_ca_file;
+  std::size_t max_in_flight = 512;             // deliveries at once, all endpoints
+  std::size_t max_in_flight_per_endpoint = 8;  // deliveries at once to one webhook
+  // Deliveries waiting for one endpoint's slot; beyond this they go to the first retry tier
+  // untried, so a slow endpoint cannot hold the consumer back.
+  std::size_t max_queued_per_endpoint = 64;
+  std::size_t max_pending_records = 2000;  // records read and not yet finished
+  store::DeliveryLogLimits delivery_log;
+  Millis subscription_refresh{200};
+  Millis shutdown_grace{20'000};
+  std::string metrics_listen;  // "host:port", empty: no metrics server
+  std::string instance_id;     // for logs and the Kafka client id
+};
+
+Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source);
+
+}  // namespace hookstream::dispatcher

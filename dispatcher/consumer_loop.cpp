@@ -1,0 +1,165 @@
+#include "dispatcher/consumer_loop.hpp"
+
+#include "common/kafka/topics.hpp"
+#include "common/log.hpp"
+
+namespace hookstream::dispatcher {
+
+ConsumerLoop::ConsumerLoop(const DispatcherConfig& config, asio::io_context& io,
+                           OffsetTracker& offsets, Metrics& metrics)
+    : config_(config), io_(io), offsets_(offsets), metrics_(metrics) {}
+
+ConsumerLoop::~ConsumerLoop() {
+  request_stop();
+  join();
+}
+
+Result<void> ConsumerLoop::start(Dispatcher& dispatcher) {
+  dispatcher_ = &dispatcher;
+  kafka::ConsumerOptions options;
+  options.client_id = "hookstream-dispatcher-" + config_.instance_id;
+  options.rebalance_listener = this;
+  options.on_offset_reset = [this](const kafka::OffsetReset& reset) {
+    metrics_.offset_reset();
+    log::error("committed offset gone: records were lost before they were delivered",
+               {{"topic", reset.topic}, {"partition", reset.partition}, {"detail", reset.detail}});
+  };
+  auto consumer = kafka::Consumer::create(config_.kafka, config_.kafka.consumer_group(), options);
+  if (!consumer) return fail(std::move(consumer).error());
+  consumer_ = std::move(*consumer);
+  std::vector<std::string> topics = {config_.kafka.events_topic()};
+  for (auto& t : kafka::retry_topics(config_.kafka, config_.retry_schedule)) topics.push_back(t);
+  if (auto ok = consumer_->subscribe(topics); !ok) return ok;
+  return {};
+}
+
+void ConsumerLoop::run(std::function<void()> on_exit) {
+  on_exit_ = std::move(on_exit);
+  thread_ = std::thread([this] {
+    loop();
+    if (on_exit_) on_exit_();
+  });
+}
+
+void ConsumerLoop::request_stop() {
+  stop_ = true;
+  cv_.notify_all();
+}
+
+void ConsumerLoop::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void ConsumerLoop::record_done(const kafka::TopicPartition& tp, std::int64_t offset) {
+  offsets_.complete(tp, offset);
+  cv_.notify_all();
+}
+
+void ConsumerLoop::flow(const kafka::TopicPartition& tp, bool pause) {
+  std::lock_guard lock(mu_);
+  flow_requests_.emplace_back(tp, pause);
+}
+
+void ConsumerLoop::on_assigned(const std::vector<kafka::TopicPartition>& partitions) {
+  offsets_.assign(partitions);
+  log::info("partitions assigned", {{"count", partitions.size()}});
+  // Newly assigned partitions start unpaused; keep the backpressure state consistent.
+  if (backpressure_) (void)consumer_->pause(partitions);
+}
+
+void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
+  // Last chance to commit what was finished; unfinished records go to the next owner.
+  auto final_offsets = offsets_.revoke(partitions);
+  if (!final_offsets.empty()) {
+    if (auto ok = consumer_->commit_sync(final_offsets); !ok)
+      log::warn("commit on revocation failed", {{"error", ok.error().message}});
+  }
+  for (const auto& tp : partitions) flow_paused_.erase(tp);
+  auto dropped = partitions;
+  asio::post(io_, [this, dropped] { dispatcher_->drop_partitions(dropped); });
+  log::info("partitions revoked", {{"count", partitions.size()}});
+}
+
+void ConsumerLoop::apply_flow_requests() {
+  std::vector<std::pair<kafka::TopicPartition, bool>> requests;
+  {
+    std::lock_guard lock(mu_);
+    requests.swap(flow_requests_);
+  }
+  for (const auto& [tp, pause] : requests) {
+    if (pause) {
+      flow_paused_.insert(tp);
+      (void)consumer_->pause({tp});
+    } else if (flow_paused_.erase(tp) > 0 && !backpressure_) {
+      (void)consumer_->resume({tp});
+    }
+  }
+}
+
+void ConsumerLoop::apply_backpressure() {
+  const auto pending = offsets_.in_flight();
+  metrics_.set_pending_records(static_cast<double>(pending));
+  if (!backpressure_ && pending >= config_.max_pending_records) {
+    backpressure_ = true;
+    if (auto assigned = consumer_->assignment()) (void)consumer_->pause(*assigned);
+  } else if (backpressure_ && pending <= config_.max_pending_records / 2) {
+    backpressure_ = false;
+    if (auto assigned = consumer_->assignment()) {
+      std::vector<kafka::TopicPartition> resume;
+      for (const auto& tp : *assigned)
+        if (!flow_paused_.contains(tp)) resume.push_back(tp);
+      (void)consumer_->resume(resume);
+    }
+  }
+}
+
+void ConsumerLoop::commit(bool sync) {
+  auto offsets = offsets_.take_committable();
+  if (offsets.empty()) return;
+  auto ok = sync ? consumer_->commit_sync(offsets) : consumer_->commit_async(offsets);
+  if (!ok) log::warn("offset commit failed", {{"error", ok.error().message}});
+}
+
+void ConsumerLoop::loop() {
+  auto last_commit = std::chrono::steady_clock::now();
+  while (!stop_) {
+    apply_flow_requests();
+    apply_backpressure();
+    auto batch = consumer_->poll_batch(500, Millis{50});
+    if (!batch) {
+      log::warn("consumer error", {{"error", batch.error().message}});
+    } else {
+      for (auto& record : *batch) {
+        if (!offsets_.begin({record.topic, record.partition}, record.offset)) continue;
+        asio::post(io_,
+                   [this, r = std::move(record)]() mutable { dispatcher_->handle(std::move(r)); });
+      }
+    }
+    if (std::chrono::steady_clock::now() - last_commit >= Millis{200}) {
+      commit(false);
+      last_commit = std::chrono::steady_clock::now();
+    }
+  }
+  drain();
+}
+
+// SIGTERM: take no more records, let the ones in hand finish (bounded), commit, leave the group.
+void ConsumerLoop::drain() {
+  if (auto assigned = consumer_->assignment()) (void)consumer_->pause(*assigned);
+  asio::post(io_, [this] { dispatcher_->stop(); });
+  const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_grace;
+  while (offsets_.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    // Keep serving the consumer (rebalances, commit callbacks) while waiting.
+    (void)consumer_->poll_batch(1, Millis{20});
+    commit(false);
+  }
+  const auto left = offsets_.in_flight();
+  commit(true);
+  if (left > 0)
+    log::warn("stopping with unfinished records; they will be read again", {{"records", left}});
+  if (auto ok = consumer_->close(); !ok)
+    log::warn("consumer close failed", {{"error", ok.error().message}});
+  log::info("consumer stopped", {{"unfinished_records", left}});
+}
+
+}  // namespace hookstream::dispatcher

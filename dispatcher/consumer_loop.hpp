@@ -1,0 +1,67 @@
+#pragma once
+// The Kafka side of a dispatcher, on its own thread: one consumer-group member reading the events
+// topic and every retry topic. It hands records to the Dispatcher (on the io thread), commits the
+// offsets the OffsetTracker allows, pauses partitions on request (retry records not yet due) and
+// all of them while too many records are unfinished (backpressure), and on revocation commits
+// what it can before letting go.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "common/kafka/consumer.hpp"
+#include "dispatcher/config.hpp"
+#include "dispatcher/dispatcher.hpp"
+#include "dispatcher/metrics.hpp"
+#include "dispatcher/offset_tracker.hpp"
+
+namespace hookstream::dispatcher {
+
+class ConsumerLoop final : public kafka::RebalanceListener {
+ public:
+  ConsumerLoop(const DispatcherConfig& config, asio::io_context& io, OffsetTracker& offsets,
+               Metrics& metrics);
+  ~ConsumerLoop() override;
+
+  // Creates the consumer and subscribes; the thread starts with run().
+  Result<void> start(Dispatcher& dispatcher);
+  // Runs the loop on a new thread; `on_exit` runs on that thread when it is done.
+  void run(std::function<void()> on_exit);
+  void request_stop();
+  void join();
+
+  // From the io thread.
+  void record_done(const kafka::TopicPartition& tp, std::int64_t offset);
+  void flow(const kafka::TopicPartition& tp, bool pause);
+
+  void on_assigned(const std::vector<kafka::TopicPartition>& partitions) override;
+  void on_revoked(const std::vector<kafka::TopicPartition>& partitions) override;
+
+ private:
+  void loop();
+  void apply_flow_requests();
+  void apply_backpressure();
+  void commit(bool sync);
+  void drain();
+
+  const DispatcherConfig& config_;
+  asio::io_context& io_;
+  OffsetTracker& offsets_;
+  Metrics& metrics_;
+  Dispatcher* dispatcher_ = nullptr;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::thread thread_;
+  std::function<void()> on_exit_;
+  std::atomic<bool> stop_{false};
+
+  std::mutex mu_;  // guards flow_requests_ and wakes drain()
+  std::condition_variable cv_;
+  std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;
+  std::set<kafka::TopicPartition> flow_paused_;  // consumer thread only
+  bool backpressure_ = false;                    // consumer thread only
+};
+
+}  // namespace hookstream::dispatcher

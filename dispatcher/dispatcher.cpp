@@ -1,0 +1,401 @@
+#include "dispatcher/dispatcher.hpp"
+
+#include <deque>
+
+#include "common/cloudevents.hpp"
+#include "common/http/webhook_request.hpp"
+#include "common/log.hpp"
+
+namespace hookstream::dispatcher {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kDeadReasonHeader = "hookstream_dead_reason";
+
+bool is_retry_topic(const DispatcherConfig& config, std::string_view topic) {
+  return topic.starts_with(config.kafka.topic_prefix + ".retry.");
+}
+
+}  // namespace
+
+struct Dispatcher::RecordContext {
+  kafka::TopicPartition tp;
+  std::int64_t offset = 0;
+  std::size_t remaining = 0;
+};
+
+struct Dispatcher::DeliveryTask {
+  std::shared_ptr<RecordContext> ctx;
+  std::shared_ptr<const kafka::Record> record;  // the event's record, for retry records
+  std::shared_ptr<const Event> event;
+  std::shared_ptr<const std::string> payload;
+  std::string webhook_id;
+  int attempt = 1;
+  TimePoint created_at;
+};
+
+struct Dispatcher::RetryQueue {
+  std::deque<std::shared_ptr<const kafka::Record>> records;
+  bool dropped = false;
+  bool paused = false;
+  std::shared_ptr<asio::steady_timer> timer;
+};
+
+struct Dispatcher::EndpointGate {
+  explicit EndpointGate(asio::any_io_executor ex, std::size_t n) : slots(std::move(ex), n) {}
+  AsyncSemaphore slots;
+};
+
+Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& config,
+                       DispatcherDeps deps, RecordDone on_done, FlowControl flow,
+                       RecordAbandoned on_abandon)
+    : executor_(executor),
+      config_(config),
+      deps_(deps),
+      on_done_(std::move(on_done)),
+      flow_(std::move(flow)),
+      on_abandon_(std::move(on_abandon)),
+      schedule_(config.retry_schedule),
+      global_slots_(executor, config.max_in_flight) {}
+
+void Dispatcher::spawn(asio::awaitable<void> work, const char* what) {
+  asio::co_spawn(executor_, std::move(work), [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("dispatcher task failed", {{"task", what}, {"error", ex.what()}});
+    }
+  });
+}
+
+void Dispatcher::finish(const std::shared_ptr<RecordContext>& ctx) {
+  if (--ctx->remaining == 0) on_done_(ctx->tp, ctx->offset);
+}
+
+void Dispatcher::handle(kafka::Record record) {
+  if (stopping_) {
+    on_abandon_({record.topic, record.partition}, record.offset);
+    return;
+  }
+  auto shared = std::make_shared<const kafka::Record>(std::move(record));
+  if (!is_retry_topic(config_, shared->topic)) {
+    spawn(process_event(std::move(shared)), "event");
+    return;
+  }
+  const kafka::TopicPartition tp{shared->topic, shared->partition};
+  log::debug("retry record read",
+             {{"topic", tp.topic}, {"partition", tp.partition}, {"offset", shared->offset}});
+  auto& q = retry_queues_[tp];
+  if (!q) q = std::make_shared<RetryQueue>();
+  q->records.push_back(std::move(shared));
+  if (q->records.size() == 1) spawn(drain_retry_queue(tp, q), "retry queue");
+}
+
+void Dispatcher::stop() {
+  stopping_ = true;
+  for (auto& [tp, q] : retry_queues_) {
+    for (const auto& r : q->records) on_abandon_(tp, r->offset);
+    q->dropped = true;
+    if (q->timer) q->timer->cancel();
+  }
+  retry_queues_.clear();
+}
+
+void Dispatcher::drop_partitions(const std::vector<kafka::TopicPartition>& partitions) {
+  for (const auto& tp : partitions) {
+    const auto it = retry_queues_.find(tp);
+    if (it == retry_queues_.end()) continue;
+    it->second->dropped = true;
+    if (it->second->timer) it->second->timer->cancel();
+    retry_queues_.erase(it);
+  }
+}
+
+asio::awaitable<void> Dispatcher::backoff(int round) {
+  asio::steady_timer timer(executor_);
+  timer.expires_after(Millis{std::min(100 << std::min(round, 5), 2000)});
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> Dispatcher::process_event(std::shared_ptr<const kafka::Record> record) {
+  auto ctx = std::make_shared<RecordContext>(
+      RecordContext{{record->topic, record->partition}, record->offset, 1});
+  auto decoded = cloudevents::decode(*record);
+  if (!decoded) {
+    co_await dead_letter(*record, std::string(cloudevents::to_string(decoded.error().code)) + ": " +
+                                      decoded.error().reason);
+    finish(ctx);
+    co_return;
+  }
+  auto event = std::make_shared<const Event>(std::move(*decoded));
+
+  // Redis being down is transient: keep the record (uncommitted) and retry until it answers.
+  TenantWebhooksPtr webhooks;
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.subscriptions.tenant(event->tenant);
+    if (r) {
+      webhooks = std::move(*r);
+      break;
+    }
+    if (round == 0)
+      log::warn("cannot load subscriptions; retrying", {{"error", r.error().message}});
+    if (stopping_) co_return;  // handed back: the record stays uncommitted
+    co_await backoff(round);
+  }
+  std::vector<const store::Webhook*> targets;
+  for (const auto& w : webhooks->webhooks)
+    if (w.subscribes_to(event->type)) targets.push_back(&w);
+  if (targets.empty()) {
+    finish(ctx);
+    co_return;
+  }
+  for (int round = 0;; ++round) {
+    auto kept = co_await deps_.delivery_log.keep_event(*event);
+    if (kept) break;
+    if (stopping_) co_return;
+    co_await backoff(round);
+  }
+  auto payload = std::make_shared<const std::string>(webhook_payload(*event));
+  ctx->remaining = targets.size();
+  const auto now = deps_.clock.now();
+  for (const auto* w : targets)
+    spawn(deliver(DeliveryTask{ctx, record, event, payload, w->id, 1, now}), "delivery");
+}
+
+asio::awaitable<void> Dispatcher::drain_retry_queue(kafka::TopicPartition tp,
+                                                    std::shared_ptr<RetryQueue> q) {
+  while (!q->dropped && !q->records.empty()) {
+    auto record = q->records.front();
+    if (const auto info = read_retry_info(*record)) {
+      const auto wait = std::chrono::duration_cast<Millis>(info->due - deps_.clock.now());
+      if (wait.count() > 0) {
+        // Everything behind the head comes due later: stop fetching this partition until then.
+        if (!q->paused) {
+          q->paused = true;
+          flow_(tp, true);
+        }
+        q->timer = std::make_shared<asio::steady_timer>(executor_, wait);
+        boost::system::error_code ec;
+        co_await q->timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        q->timer.reset();
+        if (q->dropped) co_return;
+        if (stopping_) co_return;  // handed back uncommitted
+        continue;                  // re-check: the clock may say otherwise
+      }
+    }
+    q->records.pop_front();
+    log::debug("retry due",
+               {{"topic", tp.topic}, {"partition", tp.partition}, {"offset", record->offset}});
+    spawn(process_retry(std::move(record)), "retry");
+  }
+  if (!q->dropped && q->paused) {
+    q->paused = false;
+    flow_(tp, false);
+  }
+}
+
+asio::awaitable<void> Dispatcher::process_retry(std::shared_ptr<const kafka::Record> record) {
+  auto ctx = std::make_shared<RecordContext>(
+      RecordContext{{record->topic, record->partition}, record->offset, 1});
+  const auto info = read_retry_info(*record);
+  auto decoded = cloudevents::decode(*record);
+  if (!info || !decoded) {
+    co_await dead_letter(*record, info ? "retry record: " + decoded.error().reason
+                                       : "retry record without valid hs_* headers");
+    finish(ctx);
+    co_return;
+  }
+  auto event = std::make_shared<const Event>(std::move(*decoded));
+  auto payload = std::make_shared<const std::string>(webhook_payload(*event));
+  // A named task, not a braced temporary: GCC 12 destroys aggregate temporaries in a co_await
+  // expression twice.
+  DeliveryTask task{ctx, record, event, payload, info->webhook_id, info->attempt, info->created_at};
+  co_await deliver(std::move(task));
+}
+
+asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
+  // The webhook as it is now: it may have been paused, disabled, edited or deleted meanwhile.
+  std::optional<store::Webhook> webhook;
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.subscriptions.tenant(task.event->tenant);
+    if (r) {
+      if (const auto* w = (*r)->find(task.webhook_id)) webhook = *w;
+      break;
+    }
+    if (stopping_) co_return;
+    co_await backoff(round);
+  }
+  if (!webhook || !webhook->subscribes_to(task.event->type)) {
+    // Deleted or unsubscribed since: nothing to deliver, nothing to log against.
+    finish(task.ctx);
+    co_return;
+  }
+  if (webhook->status != store::WebhookStatus::active) {
+    co_await record_not_attempted(task, *webhook,
+                                  "endpoint " + std::string(to_string(webhook->status)));
+    finish(task.ctx);
+    co_return;
+  }
+  auto& gate = gates_[webhook->id];
+  if (!gate) gate = std::make_shared<EndpointGate>(executor_, config_.max_in_flight_per_endpoint);
+  auto keep_gate = gate;
+  if (gate->slots.available() == 0 && gate->slots.waiting() >= config_.max_queued_per_endpoint) {
+    // This endpoint is saturated (slow or dead): park the delivery in the first retry tier,
+    // untried, instead of holding the record and everything behind it.
+    deps_.metrics.deferred();
+    if (co_await schedule_retry(task, task.attempt, schedule_.delays().front())) finish(task.ctx);
+    co_return;
+  }
+  co_await gate->slots.acquire();
+  co_await global_slots_.acquire();
+  ++in_flight_;
+  deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
+  co_await attempt(task, *webhook);
+  --in_flight_;
+  deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
+  global_slots_.release();
+  gate->slots.release();
+}
+
+asio::awaitable<void> Dispatcher::attempt(DeliveryTask& task, const store::Webhook& webhook) {
+  const auto started = deps_.clock.now();
+  const http::WebhookMessage message{task.event->id, task.event->type, task.payload, task.attempt,
+                                     false};
+  auto request =
+      http::build_webhook_request({webhook.url, webhook.signing_secrets(started), webhook.headers},
+                                  message, started, config_.delivery_timeout);
+  http::DeliveryResult result;
+  if (!request) {
+    result.outcome = http::Outcome::invalid_response;
+    result.error = "cannot build the request: " + request.error().message;
+  } else if (!request->url.is_https() && !config_.allow_http) {
+    result.outcome = http::Outcome::blocked_address;
+    result.error = "plain http:// targets are not allowed by this deployment";
+  } else {
+    result = co_await deps_.http.post(*request);
+  }
+  deps_.metrics.attempt(std::string(http::to_string(result.outcome)),
+                        static_cast<double>(result.duration.count()) / 1000.0);
+
+  const bool success = result.outcome == http::Outcome::success;
+  const bool gone = result.outcome == http::Outcome::http_error && result.status == 410;
+  std::optional<Millis> next;
+  if (!success && !gone && http::is_retriable(result.outcome, result.status))
+    next = schedule_.next_delay(task.attempt, result.retry_after);
+
+  store::AttemptUpdate update;
+  update.delivery_id = store::delivery_id_for(task.event->tenant, task.event->id, webhook.id);
+  update.webhook_id = webhook.id;
+  update.tenant = task.event->tenant;
+  update.event_id = task.event->id;
+  update.event_type = task.event->type;
+  update.created_at = task.created_at;
+  update.status = success ? store::DeliveryStatus::succeeded
+                  : next  ? store::DeliveryStatus::pending
+                          : store::DeliveryStatus::failed;
+  update.attempt = {
+      task.attempt,           started,     std::string(http::to_string(result.outcome)),
+      result.status,          result.body, result.error,
+      result.duration.count()};
+  Millis jitter{0};
+  if (next) {
+    jitter = RetrySchedule::jitter(*next, deps_.random);
+    update.next_retry_at = started + *next + jitter;
+  }
+  update.success = success;
+  update.disable_endpoint = gone;
+  if (gone) update.attempt.error = "410 Gone: the endpoint asked to be disabled";
+
+  std::optional<store::WebhookHealth> health;
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.delivery_log.record(update);
+    if (r) {
+      health = *r;
+      break;
+    }
+    if (stopping_) co_return;  // handed back: the next owner makes this attempt again
+    co_await backoff(round);
+  }
+  if (health->status == store::WebhookStatus::paused &&
+      webhook.status == store::WebhookStatus::active && !success) {
+    deps_.metrics.endpoint_paused();
+    log::warn("endpoint paused after repeated failures",
+              {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
+  }
+  if (next && health->webhook_exists) {
+    if (!co_await schedule_retry(task, task.attempt + 1, *next + jitter)) co_return;
+  }
+  finish(task.ctx);
+}
+
+asio::awaitable<bool> Dispatcher::schedule_retry(const DeliveryTask& task, int attempt,
+                                                 Millis delay) {
+  // The tier is the schedule's delay (without jitter) so each topic holds one delay.
+  Millis tier = delay;
+  for (const auto d : schedule_.delays())
+    if (d <= delay) tier = d;
+  const RetryInfo info{task.webhook_id, attempt, deps_.clock.now() + delay, task.created_at};
+  auto record = make_retry_record(*task.record, info, config_.kafka.retry_topic(tier));
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.producer.async_produce(record, asio::use_awaitable);
+    if (r) break;
+    log::warn("cannot schedule a retry; trying again", {{"error", r.error().message}});
+    if (stopping_) co_return false;  // handed back uncommitted
+    co_await backoff(round);
+  }
+  deps_.metrics.retry_scheduled();
+  log::debug("retry scheduled", {{"webhook_id", task.webhook_id},
+                                 {"attempt", attempt},
+                                 {"topic", record.topic},
+                                 {"delay_ms", delay.count()}});
+  co_return true;
+}
+
+asio::awaitable<void> Dispatcher::record_not_attempted(const DeliveryTask& task,
+                                                       const store::Webhook& webhook,
+                                                       std::string reason) {
+  store::AttemptUpdate update;
+  update.delivery_id = store::delivery_id_for(task.event->tenant, task.event->id, webhook.id);
+  update.webhook_id = webhook.id;
+  update.tenant = task.event->tenant;
+  update.event_id = task.event->id;
+  update.event_type = task.event->type;
+  update.created_at = task.created_at;
+  update.status = store::DeliveryStatus::failed;
+  update.attempt = {task.attempt, deps_.clock.now(), "not_attempted", 0, "", reason, 0};
+  update.counts_for_health = false;
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.delivery_log.record(update);
+    if (r) break;
+    if (stopping_) co_return;
+    co_await backoff(round);
+  }
+  deps_.metrics.not_attempted();
+}
+
+asio::awaitable<void> Dispatcher::dead_letter(const kafka::Record& record,
+                                              const std::string& reason) {
+  kafka::Record dead = record;
+  dead.topic = config_.kafka.dead_topic();
+  dead.partition = -1;
+  dead.headers.push_back({std::string(kDeadReasonHeader), reason});
+  dead.headers.push_back({"hookstream_dead_source", record.topic + "/" +
+                                                        std::to_string(record.partition) + "@" +
+                                                        std::to_string(record.offset)});
+  log::warn("record sent to the dead-letter topic", {{"topic", record.topic},
+                                                     {"partition", record.partition},
+                                                     {"offset", record.offset},
+                                                     {"reason", reason}});
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.producer.async_produce(dead, asio::use_awaitable);
+    if (r) break;
+    if (stopping_) co_return;
+    co_await backoff(round);
+  }
+  deps_.metrics.dead_letter();
+}
+
+}  // namespace hookstream::dispatcher

@@ -1,0 +1,89 @@
+#pragma once
+// The delivery engine, on one io_context thread: turns records read by the consumer thread into
+// deliveries. For an event record: decode (or dead-letter), look up the tenant's subscribers, and
+// start one delivery per subscribed webhook. For a retry record: wait until it is due (the
+// partition is paused meanwhile), then make the next attempt. A record is finished, and its
+// offset may be committed, once each of its deliveries succeeded, was scheduled for retry, or was
+// recorded as failed for good.
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "common/clock.hpp"
+#include "common/event.hpp"
+#include "common/http/delivery_client.hpp"
+#include "common/kafka/consumer.hpp"
+#include "common/kafka/producer.hpp"
+#include "common/store/delivery_log.hpp"
+#include "dispatcher/async_semaphore.hpp"
+#include "dispatcher/config.hpp"
+#include "dispatcher/metrics.hpp"
+#include "dispatcher/retry_schedule.hpp"
+#include "dispatcher/subscription_cache.hpp"
+
+namespace hookstream::dispatcher {
+
+struct DispatcherDeps {
+  store::DeliveryLog& delivery_log;
+  SubscriptionCache& subscriptions;
+  http::DeliveryClient& http;
+  kafka::Producer& producer;
+  Metrics& metrics;
+  const Clock& clock;
+  Random& random;
+};
+
+class Dispatcher {
+ public:
+  // Called when a record is finished (its offset may be committed).
+  using RecordDone = std::function<void(const kafka::TopicPartition&, std::int64_t offset)>;
+  // Asks the consumer thread to pause (true) or resume (false) a retry partition.
+  using FlowControl = std::function<void(const kafka::TopicPartition&, bool pause)>;
+  // Called for records handed back unfinished at shutdown (they stay uncommitted).
+  using RecordAbandoned = std::function<void(const kafka::TopicPartition&, std::int64_t offset)>;
+
+  Dispatcher(asio::any_io_executor executor, const DispatcherConfig& config, DispatcherDeps deps,
+             RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon);
+
+  // On the io thread. The record was begun in the offset tracker.
+  void handle(kafka::Record record);
+  // Retry records parked for these partitions are dropped: the partitions' new owner re-reads them.
+  void drop_partitions(const std::vector<kafka::TopicPartition>& partitions);
+  // Stops starting new work; deliveries in flight finish, parked retry records are handed back.
+  void stop();
+  std::size_t deliveries_in_flight() const { return in_flight_; }
+
+ private:
+  struct RecordContext;
+  struct DeliveryTask;
+  struct RetryQueue;
+  struct EndpointGate;
+
+  asio::awaitable<void> process_event(std::shared_ptr<const kafka::Record> record);
+  asio::awaitable<void> drain_retry_queue(kafka::TopicPartition tp, std::shared_ptr<RetryQueue> q);
+  asio::awaitable<void> process_retry(std::shared_ptr<const kafka::Record> record);
+  asio::awaitable<void> deliver(DeliveryTask task);
+  asio::awaitable<void> attempt(DeliveryTask& task, const store::Webhook& webhook);
+  asio::awaitable<bool> schedule_retry(const DeliveryTask& task, int attempt, Millis delay);
+  asio::awaitable<void> record_not_attempted(const DeliveryTask& task,
+                                             const store::Webhook& webhook, std::string reason);
+  asio::awaitable<void> dead_letter(const kafka::Record& record, const std::string& reason);
+  asio::awaitable<void> backoff(int round);
+  void finish(const std::shared_ptr<RecordContext>& ctx);
+  void spawn(asio::awaitable<void> work, const char* what);
+
+  asio::any_io_executor executor_;
+  const DispatcherConfig& config_;
+  DispatcherDeps deps_;
+  RecordDone on_done_;
+  FlowControl flow_;
+  RecordAbandoned on_abandon_;
+  RetrySchedule schedule_;
+  AsyncSemaphore global_slots_;
+  std::map<std::string, std::shared_ptr<EndpointGate>, std::less<>> gates_;
+  std::map<kafka::TopicPartition, std::shared_ptr<RetryQueue>> retry_queues_;
+  std::size_t in_flight_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace hookstream::dispatcher

@@ -1,0 +1,55 @@
+#include "dispatcher/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace hookstream::dispatcher {
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  attempts_ = &prometheus::BuildCounter()
+                   .Name("hookstream_delivery_attempts_total")
+                   .Help("Delivery attempts by outcome (success, http_error, timeout, …)")
+                   .Register(*registry_);
+  latency_ =
+      &prometheus::BuildHistogram()
+           .Name("hookstream_delivery_attempt_duration_seconds")
+           .Help("Duration of one delivery attempt")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  auto counter = [&](const char* name, const char* help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  retries_ = counter("hookstream_retries_scheduled_total", "Retries written to a retry topic");
+  dead_letters_ = counter("hookstream_dead_letters_total", "Records sent to <prefix>.dead");
+  not_attempted_ =
+      counter("hookstream_deliveries_not_attempted_total",
+              "Deliveries logged as failed because the endpoint is paused or disabled");
+  paused_ =
+      counter("hookstream_endpoints_paused_total", "Endpoints paused after failing repeatedly");
+  offset_resets_ = counter("hookstream_consumer_offset_resets_total",
+                           "Committed offsets found gone (retention): records were lost");
+  deferred_ = counter("hookstream_deliveries_deferred_total",
+                      "Deliveries sent to the first retry tier untried because their endpoint was "
+                      "saturated");
+  auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  in_flight_ = gauge("hookstream_deliveries_in_flight", "Delivery attempts in progress");
+  pending_records_ = gauge("hookstream_consumer_pending_records",
+                           "Records read from Kafka and not yet finished (uncommitted)");
+}
+
+void Metrics::attempt(const std::string& outcome, double seconds) {
+  attempts_->Add({{"outcome", outcome}}).Increment();
+  latency_->Observe(seconds);
+}
+
+std::string Metrics::serialize() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+}  // namespace hookstream::dispatcher

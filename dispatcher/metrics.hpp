@@ -1,0 +1,42 @@
+#pragma once
+// The dispatcher's Prometheus metrics (SPEC §6): deliveries by outcome, latency, retries
+// scheduled, dead letters, consumer lag signals, paused endpoints, lost offsets.
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace hookstream::dispatcher {
+
+class Metrics {
+ public:
+  Metrics();
+  void attempt(const std::string& outcome, double seconds);
+  void retry_scheduled() { retries_->Increment(); }
+  void dead_letter() { dead_letters_->Increment(); }
+  void not_attempted() { not_attempted_->Increment(); }
+  void endpoint_paused() { paused_->Increment(); }
+  void offset_reset() { offset_resets_->Increment(); }
+  void deferred() { deferred_->Increment(); }
+  void set_in_flight(double n) { in_flight_->Set(n); }
+  void set_pending_records(double n) { pending_records_->Set(n); }
+  std::string serialize() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* attempts_;
+  prometheus::Histogram* latency_;
+  prometheus::Counter* retries_;
+  prometheus::Counter* dead_letters_;
+  prometheus::Counter* not_attempted_;
+  prometheus::Counter* paused_;
+  prometheus::Counter* offset_resets_;
+  prometheus::Counter* deferred_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* pending_records_;
+};
+
+}  // namespace hookstream::dispatcher

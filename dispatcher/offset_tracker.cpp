@@ -1,0 +1,72 @@
+#include "dispatcher/offset_tracker.hpp"
+
+namespace hookstream::dispatcher {
+
+std::int64_t OffsetTracker::committable(const PartitionState& s) {
+  std::int64_t out = s.in_flight.empty() ? s.next : *s.in_flight.begin();
+  if (!s.abandoned.empty()) out = std::min(out, *s.abandoned.begin());
+  return out;
+}
+
+void OffsetTracker::assign(const std::vector<kafka::TopicPartition>& partitions) {
+  std::lock_guard lock(mu_);
+  for (const auto& tp : partitions) partitions_.try_emplace(tp);
+}
+
+std::vector<kafka::TopicPartitionOffset> OffsetTracker::revoke(
+    const std::vector<kafka::TopicPartition>& partitions) {
+  std::lock_guard lock(mu_);
+  std::vector<kafka::TopicPartitionOffset> out;
+  for (const auto& tp : partitions) {
+    const auto it = partitions_.find(tp);
+    if (it == partitions_.end()) continue;
+    const auto offset = committable(it->second);
+    if (offset > it->second.committed) out.push_back({tp.topic, tp.partition, offset});
+    partitions_.erase(it);
+  }
+  return out;
+}
+
+bool OffsetTracker::begin(const kafka::TopicPartition& tp, std::int64_t offset) {
+  std::lock_guard lock(mu_);
+  const auto it = partitions_.find(tp);
+  if (it == partitions_.end()) return false;
+  it->second.in_flight.insert(offset);
+  it->second.next = std::max(it->second.next, offset + 1);
+  return true;
+}
+
+void OffsetTracker::complete(const kafka::TopicPartition& tp, std::int64_t offset) {
+  std::lock_guard lock(mu_);
+  const auto it = partitions_.find(tp);
+  if (it != partitions_.end()) it->second.in_flight.erase(offset);
+}
+
+void OffsetTracker::abandon(const kafka::TopicPartition& tp, std::int64_t offset) {
+  std::lock_guard lock(mu_);
+  const auto it = partitions_.find(tp);
+  if (it == partitions_.end() || it->second.in_flight.erase(offset) == 0) return;
+  it->second.abandoned.insert(offset);
+}
+
+std::vector<kafka::TopicPartitionOffset> OffsetTracker::take_committable() {
+  std::lock_guard lock(mu_);
+  std::vector<kafka::TopicPartitionOffset> out;
+  for (auto& [tp, s] : partitions_) {
+    const auto offset = committable(s);
+    if (offset > s.committed) {
+      out.push_back({tp.topic, tp.partition, offset});
+      s.committed = offset;
+    }
+  }
+  return out;
+}
+
+std::size_t OffsetTracker::in_flight() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [tp, s] : partitions_) n += s.in_flight.size();
+  return n;
+}
+
+}  // namespace hookstream::dispatcher

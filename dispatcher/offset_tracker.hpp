@@ -1,0 +1,49 @@
+#pragma once
+// At-least-once offsets (SPEC §4): a partition's offset advances only past records whose every
+// delivery is done, scheduled for retry, or recorded as failed for good. Records finish out of
+// order; the committable offset is the lowest one still in flight (or one past the highest seen).
+//
+// Thread-safe: the consumer thread begins records and commits, the delivery thread completes them.
+#include <map>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "common/kafka/consumer.hpp"
+
+namespace hookstream::dispatcher {
+
+class OffsetTracker {
+ public:
+  void assign(const std::vector<kafka::TopicPartition>& partitions);
+  // Forgets the partitions and returns their final committable offsets (for a last commit).
+  std::vector<kafka::TopicPartitionOffset> revoke(
+      const std::vector<kafka::TopicPartition>& partitions);
+
+  // False when the partition is not owned (the record must not be handled).
+  bool begin(const kafka::TopicPartition& tp, std::int64_t offset);
+  // Ignored for partitions revoked meanwhile: their new owner reads the record again.
+  void complete(const kafka::TopicPartition& tp, std::int64_t offset);
+
+  // The record will not be finished here (shutting down): stop waiting for it, but never commit
+  // past it, so its next reader handles it.
+  void abandon(const kafka::TopicPartition& tp, std::int64_t offset);
+
+  // Offsets that moved since the last call.
+  std::vector<kafka::TopicPartitionOffset> take_committable();
+  std::size_t in_flight() const;
+
+ private:
+  struct PartitionState {
+    std::set<std::int64_t> in_flight;
+    std::set<std::int64_t> abandoned;
+    std::int64_t next = -1;       // one past the highest offset begun
+    std::int64_t committed = -1;  // last offset handed out for commit
+  };
+  static std::int64_t committable(const PartitionState& s);
+
+  mutable std::mutex mu_;
+  std::map<kafka::TopicPartition, PartitionState> partitions_;
+};
+
+}  // namespace hookstream::dispatcher

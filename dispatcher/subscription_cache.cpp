@@ -1,0 +1,81 @@
+#include "dispatcher/subscription_cache.hpp"
+
+#include "common/log.hpp"
+#include "common/store/layout.hpp"
+#include "common/store/redis_hash.hpp"
+
+namespace hookstream::dispatcher {
+
+const store::Webhook* TenantWebhooks::find(std::string_view id) const {
+  for (const auto& w : webhooks)
+    if (w.id == id) return &w;
+  return nullptr;
+}
+
+void SubscriptionCache::start() {
+  asio::co_spawn(executor_, poll_version(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("subscription refresh stopped", {{"error", ex.what()}});
+    }
+  });
+}
+
+void SubscriptionCache::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> SubscriptionCache::poll_version() {
+  while (!stopped_) {
+    auto v = co_await redis_.command(store::cmd("GET", std::string(store::kWebhooksVersionKey)));
+    if (v) {
+      std::string now(v->as_string());
+      if (now != version_) {
+        // A change we cannot attribute to a tenant: drop everything, reload on demand.
+        version_ = std::move(now);
+        cache_.clear();
+        ++generation_;
+      }
+    } else {
+      // Redis unreachable: what we have may be stale, and we cannot know; keep serving it.
+      log::debug("subscription version poll failed", {{"error", v.error().message}});
+    }
+    timer_.expires_after(refresh_interval_);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> SubscriptionCache::tenant(
+    const std::string& tenant) {
+  if (const auto it = cache_.find(tenant); it != cache_.end()) co_return it->second;
+  if (const auto it = loading_.find(tenant); it != loading_.end()) {
+    // Someone is loading this tenant already: wait for their answer instead of asking again.
+    auto pending = it->second;
+    auto waiter =
+        std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+    pending->waiters.push_back(waiter);
+    boost::system::error_code ec;
+    co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return *pending->result;
+  }
+  auto pending = std::make_shared<Loading>();
+  loading_[tenant] = pending;
+  const auto generation = generation_;
+  auto loaded = co_await webhooks_.load_tenant(tenant);
+  Result<TenantWebhooksPtr, store::StoreError> result =
+      loaded ? Result<TenantWebhooksPtr, store::StoreError>(
+                   std::make_shared<const TenantWebhooks>(TenantWebhooks{std::move(*loaded)}))
+             : Result<TenantWebhooksPtr, store::StoreError>(fail(std::move(loaded).error()));
+  // A version change while loading may mean this answer is already stale: use it, don't keep it.
+  if (result && generation == generation_) cache_[tenant] = *result;
+  loading_.erase(tenant);
+  pending->result = result;
+  for (auto& w : pending->waiters) w->cancel();
+  co_return result;
+}
+
+}  // namespace hookstream::dispatcher
