@@ -1,29 +1,6 @@
 #include "api/config.hpp"
 
-#include <charconv>
-
 namespace hookstream::api {
-
-Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos)
-    return fail("invalid_listen", "'" + std::string(text) + "' is not host:port");
-  std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  std::uint16_t port = 0;
-  const auto port_text = text.substr(colon + 1);
-  const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || p != port_text.data() + port_text.size())
-    return fail("invalid_listen", "'" + std::string(text) + "' has no valid port");
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code aec;
-  const auto address = asio::ip::make_address(host, aec);
-  if (aec)
-    return fail("invalid_listen",
-                "'" + std::string(text) + "': '" + host + "' is not an IP address");
-  return asio::ip::tcp::endpoint(address, port);
-}
 
 Result<ApiConfig> load_api_config(const ConfigSource& source) {
   ConfigReader r(source);

@@ -26,7 +26,6 @@ struct ApiConfig {
   std::optional<std::string> extra_ca_file;  // test pings verify against it too
 };
 
-Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);
 Result<ApiConfig> load_api_config(const ConfigSource& source);
 
 }  // namespace hookstream::api

@@ -1,72 +1,16 @@
 #pragma once
-// The API's HTTP/1.1 server: one coroutine per connection owns its stream (Beast's awaitable
-// server shape), keep-alive, a request size limit, and timeouts at every step so a slow or idle
-// client cannot hold resources for long.
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
-#include <functional>
-#include <list>
-#include <memory>
-
-#include "common/asio.hpp"
-#include "common/result.hpp"
-#include "common/time.hpp"
+// The API speaks HTTP through the shared server in common/http/server.hpp; within the API,
+// `http::` means Beast's HTTP types.
+#include "common/http/server.hpp"
 
 namespace hookstream::api {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
-
-struct HttpServerLimits {
-  std::size_t body_limit = 1024 * 1024;
-  std::size_t header_limit = 16 * 1024;
-  Millis idle_timeout{60'000};     // keep-alive: waiting for the next request to start
-  Millis request_timeout{10'000};  // from a request's first byte to its last
-  Millis write_timeout{10'000};
-  std::size_t max_connections = 10'000;
-};
-
-class HttpServer {
- public:
-  // Answers one request. Exceptions are programming errors: logged, answered with 500.
-  using Handler = std::function<asio::awaitable<Response>(Request&)>;
-  // Builds the answer to a request the server refuses by itself (too large, malformed).
-  using Refusal = std::function<Response(http::status status, std::string_view message)>;
-
-  HttpServer(asio::io_context& io, HttpServerLimits limits, Handler handler, Refusal refusal);
-  ~HttpServer();
-  HttpServer(const HttpServer&) = delete;
-  HttpServer& operator=(const HttpServer&) = delete;
-
-  // Binds and listens; "address in use" and friends come back as values.
-  Result<void> listen(const asio::ip::tcp::endpoint& endpoint);
-  asio::ip::tcp::endpoint local_endpoint() const;
-  void start();
-  // Stops accepting and closes idle connections; requests in flight finish and their responses
-  // carry "Connection: close". The io_context runs out of work once every connection is gone.
-  void shutdown();
-  std::size_t connection_count() const { return connections_.size(); }
-
- private:
-  struct Connection {
-    beast::tcp_stream* stream = nullptr;
-    bool busy = false;
-  };
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
-  asio::awaitable<bool> handle_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                   Connection& self);
-
-  asio::io_context& io_;
-  HttpServerLimits limits_;
-  Handler handler_;
-  Refusal refusal_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::list<Connection> connections_;
-  bool stopping_ = false;
-};
+using hookstream::http::HttpServer;
+using hookstream::http::HttpServerLimits;
+using hookstream::http::parse_listen_address;
+using hookstream::http::Request;
+using hookstream::http::Response;
 
 }  // namespace hookstream::api

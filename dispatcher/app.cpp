@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/http/delivery_client.hpp"
+#include "common/http/server.hpp"
 #include "common/log.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/delivery_log.hpp"
@@ -57,11 +58,47 @@ int run(const DispatcherConfig& config) {
     return 2;
   }
 
+  // /metrics and /healthz for Prometheus and orchestrators, when HOOKSTREAM_DISPATCHER_LISTEN is
+  // set.
+  namespace bhttp = http::bhttp;
+  std::optional<http::HttpServer> status_server;
+  if (config.metrics_listen) {
+    auto plain = [](bhttp::status status, std::string content_type, std::string body) {
+      http::Response res{status, 11};
+      res.set(bhttp::field::content_type, content_type);
+      res.body() = std::move(body);
+      return res;
+    };
+    status_server.emplace(
+        io, http::HttpServerLimits{},
+        [&, plain](http::Request& req) -> asio::awaitable<http::Response> {
+          if (req.target() == "/metrics")
+            co_return plain(bhttp::status::ok, "text/plain; version=0.0.4", metrics.serialize());
+          if (req.target() == "/healthz")
+            co_return plain(bhttp::status::ok, "application/json", R"({"status":"ok"})");
+          co_return plain(bhttp::status::not_found, "application/json", R"({"error":"not found"})");
+        },
+        [plain](bhttp::status status, std::string_view message) {
+          return plain(status, "text/plain", std::string(message));
+        });
+    auto listening = status_server->listen(*config.metrics_listen);
+    if (!listening) {
+      std::cerr << "hookstream-dispatcher: HOOKSTREAM_DISPATCHER_LISTEN: "
+                << listening.error().message << '\n';
+      return 2;
+    }
+    status_server->start();
+    const auto ep = status_server->local_endpoint();
+    log::info("metrics listening",
+              {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())}});
+  }
+
   auto work = asio::make_work_guard(io);
   subscriptions.start();
   loop.run([&] {
     // The consumer has committed and left the group: wind down the io side.
     asio::post(io, [&] {
+      if (status_server) status_server->shutdown();
       subscriptions.stop();
       redis.disconnect();
       work.reset();

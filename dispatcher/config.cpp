@@ -1,5 +1,7 @@
 #include "dispatcher/config.hpp"
 
+#include "common/http/server.hpp"
+
 #include <unistd.h>
 
 namespace hookstream::dispatcher {
@@ -39,7 +41,12 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
   if (cfg.subscription_refresh > Millis{1000})
     r.problem("HOOKSTREAM_SUBSCRIPTION_REFRESH", "must be at most 1s (SPEC: changes within 1 s)");
   cfg.shutdown_grace = r.duration("HOOKSTREAM_SHUTDOWN_GRACE", Millis{20'000});
-  cfg.metrics_listen = r.string("HOOKSTREAM_DISPATCHER_LISTEN", "");
+  if (const auto listen = r.string("HOOKSTREAM_DISPATCHER_LISTEN", ""); !listen.empty()) {
+    if (auto ep = http::parse_listen_address(listen))
+      cfg.metrics_listen = *ep;
+    else
+      r.problem("HOOKSTREAM_DISPATCHER_LISTEN", ep.error().message);
+  }
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   cfg.instance_id =

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "common/asio.hpp"
 #include "common/config.hpp"
 #include "common/store/delivery_log.hpp"
 
@@ -26,8 +27,8 @@ struct DispatcherConfig {
   store::DeliveryLogLimits delivery_log;
   Millis subscription_refresh{200};
   Millis shutdown_grace{20'000};
-  std::string metrics_listen;  // "host:port", empty: no metrics server
-  std::string instance_id;     // for logs and the Kafka client id
+  std::optional<asio::ip::tcp::endpoint> metrics_listen;  // none: no /metrics server
+  std::string instance_id;                                // for logs and the Kafka client id
 };
 
 Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source);

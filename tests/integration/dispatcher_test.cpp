@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tests/fixtures/pipeline.hpp"
+#include "tests/fixtures/test_certs.hpp"
 
 namespace hookstream::testing {
 namespace {
@@ -317,7 +318,10 @@ TEST(DispatchPause, TenConsecutiveFailuresPauseTheEndpointAndRedeliverWorksAfter
 
 TEST(DispatchSafety, PrivateTargetsAreRefusedUnlessAllowed) {
   Pipeline p(PipelineOptions{.dispatchers = 0});
-  p.start_dispatcher({{"HOOKSTREAM_ALLOW_PRIVATE_TARGETS", "false"}});
+  const auto metrics_port = free_port();
+  p.start_dispatcher(
+      {{"HOOKSTREAM_ALLOW_PRIVATE_TARGETS", "false"},
+       {"HOOKSTREAM_DISPATCHER_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)}});
   const auto w = p.create_webhook("/private", {"contact.created"});
   p.publish("contact.created", {{"n", 1}});
   json d;
@@ -336,6 +340,52 @@ TEST(DispatchSafety, PrivateTargetsAreRefusedUnlessAllowed) {
   EXPECT_EQ(one.json()["data"]["delivery"]["attempts"][0]["outcome"], "blocked_address")
       << one.body;
   EXPECT_EQ(p.receiver().count("/private"), 0u);
+
+  // The refusal is counted by outcome on /metrics, and SIGTERM stops the dispatcher cleanly.
+  const auto metrics = http_request("127.0.0.1", metrics_port, HttpRequest{.target = "/metrics"});
+  ASSERT_EQ(metrics.status, 200) << metrics.error;
+  EXPECT_NE(metrics.body.find(R"(hookstream_delivery_attempts_total{outcome="blocked_address"} 1)"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("hookstream_consumer_offset_resets_total"), std::string::npos);
+  EXPECT_EQ(p.dispatcher(0).terminate(15s), 0) << p.logs();
+  EXPECT_NE(p.dispatcher(0).output().find("hookstream-dispatcher stopped"), std::string::npos);
+}
+
+// HTTPS receivers: a certificate from the configured CA verifies; one it did not sign fails the
+// attempt as `tls`, which is not retried.
+TEST(DispatchTls, HttpsWithTheTestCaDeliversAndAWrongCertificateFailsAsTls) {
+  TestCertificates certs;
+  Pipeline p(PipelineOptions{
+      .env = {{"HOOKSTREAM_ALLOW_HTTP", "false"}, {"HOOKSTREAM_CA_FILE", certs.ca_file().string()}},
+      .receiver = {.tls_cert = certs.server_cert(), .tls_key = certs.server_key()}});
+  const auto good = p.create_webhook("/tls", {"contact.created"});
+  EXPECT_TRUE(good["url"].get<std::string>().starts_with("https://"));
+  p.publish("contact.created", {{"tls", true}});
+  ASSERT_TRUE(p.receiver().wait_for_count("/tls", 1, 20s)) << p.logs();
+  const auto got = p.receiver().received("/tls");
+  EXPECT_TRUE(got[0].verified) << got[0].verify_error;
+
+  Receiver impostor(ReceiverOptions{.tls_cert = certs.wrong_cert(), .tls_key = certs.wrong_key()});
+  const json body = {{"url", impostor.url("/tls")}, {"events", {"contact.updated"}}};
+  auto created = p.api("POST", "/v1/webhooks", body.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string wid = created.json()["data"]["webhook"]["id"];
+  p.publish("contact.updated", {{"tls", false}});
+  json d;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto list = p.deliveries(wid);
+        if (list.empty() || list[0]["status"] != "failed") return false;
+        d = list[0];
+        return true;
+      },
+      20s))
+      << p.logs();
+  const auto one =
+      p.api("GET", "/v1/webhooks/" + wid + "/deliveries/" + d["id"].get<std::string>());
+  EXPECT_EQ(one.json()["data"]["delivery"]["attempts"][0]["outcome"], "tls") << one.body;
+  EXPECT_EQ(impostor.count("/tls"), 0u);
 }
 
 TEST(DispatchCrash, KillingOneOfThreeDispatchersLosesNothing) {

@@ -1,15 +1,17 @@
-#include "api/http_server.hpp"
+#include "common/http/server.hpp"
+
+#include <charconv>
 
 #include "common/log.hpp"
 
-namespace hookstream::api {
+namespace hookstream::http {
 namespace {
 
 using asio::redirect_error;
 using asio::use_awaitable;
 
 bool is_disconnect(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
          ec == beast::error::timeout || ec == asio::error::broken_pipe;
 }
@@ -121,53 +123,53 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
   }
   self.busy = true;
   stream.expires_after(limits_.request_timeout);
-  http::request_parser<http::string_body> parser;
+  bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
   parser.body_limit(limits_.body_limit);
 
-  auto refuse = [&](http::status status, std::string_view message) -> asio::awaitable<bool> {
+  auto refuse = [&](bhttp::status status, std::string_view message) -> asio::awaitable<bool> {
     Response res = refusal_(status, message);
     res.keep_alive(false);
     res.prepare_payload();
     stream.expires_after(limits_.write_timeout);
     beast::error_code wec;
-    co_await http::async_write(stream, res, redirect_error(use_awaitable, wec));
+    co_await bhttp::async_write(stream, res, redirect_error(use_awaitable, wec));
     co_return false;
   };
 
-  co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+  co_await bhttp::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
   // Beast checks Content-Length against the body limit while parsing the header.
-  if (ec == http::error::body_limit)
+  if (ec == bhttp::error::body_limit)
     co_return co_await refuse(
-        http::status::payload_too_large,
+        bhttp::status::payload_too_large,
         "request body exceeds " + std::to_string(limits_.body_limit) + " bytes");
-  if (ec == http::error::header_limit)
+  if (ec == bhttp::error::header_limit)
     co_return co_await refuse(
-        http::status::request_header_fields_too_large,
+        bhttp::status::request_header_fields_too_large,
         "request headers exceed " + std::to_string(limits_.header_limit) + " bytes");
   if (ec) {
     if (is_disconnect(ec)) co_return false;
-    co_return co_await refuse(http::status::bad_request, "malformed HTTP request");
+    co_return co_await refuse(bhttp::status::bad_request, "malformed HTTP request");
   }
   const auto& header = parser.get();
   if (const auto length = parser.content_length(); length && *length > limits_.body_limit)
     co_return co_await refuse(
-        http::status::payload_too_large,
+        bhttp::status::payload_too_large,
         "request body exceeds " + std::to_string(limits_.body_limit) + " bytes");
-  if (beast::iequals(header[http::field::expect], "100-continue")) {
-    http::response<http::empty_body> cont{http::status::continue_, header.version()};
-    co_await http::async_write(stream, cont, redirect_error(use_awaitable, ec));
+  if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
+    co_await bhttp::async_write(stream, cont, redirect_error(use_awaitable, ec));
     if (ec) co_return false;
   }
   if (!parser.is_done()) {
-    co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
-    if (ec == http::error::body_limit)
+    co_await bhttp::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::body_limit)
       co_return co_await refuse(
-          http::status::payload_too_large,
+          bhttp::status::payload_too_large,
           "request body exceeds " + std::to_string(limits_.body_limit) + " bytes");
     if (ec) {
       if (is_disconnect(ec)) co_return false;
-      co_return co_await refuse(http::status::bad_request, "malformed HTTP request body");
+      co_return co_await refuse(bhttp::status::bad_request, "malformed HTTP request body");
     }
   }
 
@@ -179,16 +181,37 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
     log::error("request handler threw", {{"error", e.what()},
                                          {"method", std::string(req.method_string())},
                                          {"target", std::string(req.target())}});
-    res = refusal_(http::status::internal_server_error, "internal error");
+    res = refusal_(bhttp::status::internal_server_error, "internal error");
   }
   const bool keep_alive = req.keep_alive() && !stopping_;
   res.version(req.version());
   res.keep_alive(keep_alive);
   res.prepare_payload();
   stream.expires_after(limits_.write_timeout);
-  co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+  co_await bhttp::async_write(stream, res, redirect_error(use_awaitable, ec));
   self.busy = false;
   co_return !ec && keep_alive;
 }
 
-}  // namespace hookstream::api
+Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return fail("invalid_listen", "'" + std::string(text) + "' is not host:port");
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::uint16_t port = 0;
+  const auto port_text = text.substr(colon + 1);
+  const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || p != port_text.data() + port_text.size())
+    return fail("invalid_listen", "'" + std::string(text) + "' has no valid port");
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code aec;
+  const auto address = asio::ip::make_address(host, aec);
+  if (aec)
+    return fail("invalid_listen",
+                "'" + std::string(text) + "': '" + host + "' is not an IP address");
+  return asio::ip::tcp::endpoint(address, port);
+}
+
+}  // namespace hookstream::http
