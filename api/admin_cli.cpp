@@ -3,9 +3,8 @@
 #include <iostream>
 
 #include "api/app.hpp"
+#include "api/services.hpp"
 #include "common/log.hpp"
-
-extern char** environ;
 
 namespace hookstream::api {
 namespace {
@@ -13,17 +12,9 @@ namespace {
 using nlohmann::json;
 
 json key_json(const store::ApiKey& k) {
-  json scopes = json::array();
-  for (auto s : k.scopes) scopes.push_back(to_string(s));
-  return {{"id", k.id},
-          {"tenant", k.tenant},
-          {"name", k.name},
-          {"scopes", scopes},
-          {"rate_limit", k.rate_limit ? json(*k.rate_limit) : json(nullptr)},
-          {"prefix", k.display_prefix},
-          {"created_at", format_rfc3339(k.created_at)},
-          {"expires_at", k.expires_at ? json(format_rfc3339(*k.expires_at)) : json(nullptr)},
-          {"revoked_at", k.revoked_at ? json(format_rfc3339(*k.revoked_at)) : json(nullptr)}};
+  auto out = api_key_json(k);
+  out["tenant"] = k.tenant;
+  return out;
 }
 
 // Runs one store operation to completion on a private io_context (admin commands are one-shot).
@@ -185,12 +176,7 @@ int api_main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  std::optional<std::filesystem::path> path;
-  if (config_file)
-    path = *config_file;
-  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG"))
-    path = p;
-  auto source = ConfigSource::load(path, environ);
+  auto source = ConfigSource::for_process(config_file);
   if (!source) {
     std::cerr << "hookstream-api: " << source.error().message << '\n';
     return 2;

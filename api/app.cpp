@@ -7,8 +7,6 @@
 
 #include "common/log.hpp"
 
-extern char** environ;
-
 namespace hookstream::api {
 namespace {
 

@@ -58,6 +58,9 @@ void add_api_key_routes(Router& router);
 void add_meta_routes(Router& router);
 void add_delivery_routes(Router& router);
 
+// An API key as the API and the admin CLI show it (never the secret).
+nlohmann::json api_key_json(const store::ApiKey& key);
+
 // The store's failure as the API's.
 ApiError to_api_error(const store::StoreError& e, std::string_view what);
 

@@ -5,6 +5,8 @@
 
 #include "common/event.hpp"
 
+extern char** environ;
+
 namespace hookstream {
 namespace {
 
@@ -67,6 +69,15 @@ Result<ConfigSource> ConfigSource::load(const std::optional<std::filesystem::pat
     src.values_[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
   }
   return src;
+}
+
+Result<ConfigSource> ConfigSource::for_process(const std::optional<std::string>& config_flag) {
+  std::optional<std::filesystem::path> path;
+  if (config_flag)
+    path = *config_flag;
+  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG"))
+    path = p;
+  return load(path, environ);
 }
 
 ConfigSource ConfigSource::from_map(std::map<std::string, std::string> values) {

@@ -31,6 +31,9 @@ class ConfigSource {
   static Result<ConfigSource> load(const std::optional<std::filesystem::path>& file,
                                    const char* const* env);
   static ConfigSource from_map(std::map<std::string, std::string> values);
+  // What a binary reads at start: the file given by its --config flag (else HOOKSTREAM_CONFIG),
+  // then this process's environment.
+  static Result<ConfigSource> for_process(const std::optional<std::string>& config_flag);
 
   std::optional<std::string> get(std::string_view name) const;
   // Command-line flags win over both the file and the environment.

@@ -4,6 +4,7 @@
 #include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,18 @@ inline void warn(std::string_view msg, const nlohmann::json& fields = nlohmann::
 }
 inline void error(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object()) {
   if (enabled(Level::error)) write(Level::error, msg, fields);
+}
+
+// A co_spawn completion handler that logs an escaped exception instead of losing it.
+inline auto on_exception(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      error("coroutine failed", {{"task", what}, {"error", ex.what()}});
+    }
+  };
 }
 
 }  // namespace hookstream::log

@@ -16,8 +16,6 @@
 #include "dispatcher/offset_tracker.hpp"
 #include "dispatcher/subscription_cache.hpp"
 
-extern char** environ;
-
 namespace hookstream::dispatcher {
 
 int run(const DispatcherConfig& config) {
@@ -138,12 +136,7 @@ int dispatcher_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  std::optional<std::filesystem::path> path;
-  if (config_file)
-    path = *config_file;
-  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG"))
-    path = p;
-  auto source = ConfigSource::load(path, environ);
+  auto source = ConfigSource::for_process(config_file);
   if (!source) {
     std::cerr << "hookstream-dispatcher: " << source.error().message << '\n';
     return 2;

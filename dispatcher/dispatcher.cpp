@@ -60,14 +60,7 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& c
       global_slots_(executor, config.max_in_flight) {}
 
 void Dispatcher::spawn(asio::awaitable<void> work, const char* what) {
-  asio::co_spawn(executor_, std::move(work), [what](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("dispatcher task failed", {{"task", what}, {"error", ex.what()}});
-    }
-  });
+  asio::co_spawn(executor_, std::move(work), log::on_exception(what));
 }
 
 void Dispatcher::finish(const std::shared_ptr<RecordContext>& ctx) {

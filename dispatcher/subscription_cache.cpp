@@ -13,14 +13,7 @@ const store::Webhook* TenantWebhooks::find(std::string_view id) const {
 }
 
 void SubscriptionCache::start() {
-  asio::co_spawn(executor_, poll_version(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("subscription refresh stopped", {{"error", ex.what()}});
-    }
-  });
+  asio::co_spawn(executor_, poll_version(), log::on_exception("subscription refresh"));
 }
 
 void SubscriptionCache::stop() {

@@ -10,8 +10,6 @@
 
 #include "producer/producer.hpp"
 
-extern char** environ;
-
 namespace hookstream {
 namespace {
 
@@ -158,12 +156,7 @@ int run_produce_cli(int argc, char** argv, std::istream& in, std::ostream& out, 
     return kExitUsage;
   }
 
-  std::optional<std::filesystem::path> config_path;
-  if (f.config_file)
-    config_path = *f.config_file;
-  else if (const char* p = std::getenv("HOOKSTREAM_CONFIG"))
-    config_path = p;
-  auto source = ConfigSource::load(config_path, environ);
+  auto source = ConfigSource::for_process(f.config_file);
   if (!source) {
     err << "hookstream-produce: " << source.error().message << '\n';
     return kExitUsage;

@@ -2,11 +2,9 @@
 #include "api/services.hpp"
 
 namespace hookstream::api {
-namespace {
-
 using nlohmann::json;
 
-json key_json(const store::ApiKey& k) {
+json api_key_json(const store::ApiKey& k) {
   json scopes = json::array();
   for (auto s : k.scopes) scopes.push_back(to_string(s));
   auto t = [](const std::optional<TimePoint>& tp) {
@@ -22,13 +20,15 @@ json key_json(const store::ApiKey& k) {
           {"revoked_at", t(k.revoked_at)}};
 }
 
+namespace {
+
 asio::awaitable<Response> create(RequestContext& ctx) {
   auto& s = ctx.services;
   auto in = parse_new_api_key(ctx.req.body(), ctx.tenant(), s.clock.now());
   if (!in) co_return error_response(in.error());
   auto created = co_await s.keys.create(std::move(*in));
   if (!created) co_return error_response(to_api_error(created.error(), "API key"));
-  auto out = key_json(created->key);
+  auto out = api_key_json(created->key);
   out["key"] = created->secret;
   co_return success(http::status::created, {{"api_key", out}});
 }
@@ -37,14 +37,14 @@ asio::awaitable<Response> list(RequestContext& ctx) {
   auto keys = co_await ctx.services.keys.list(ctx.tenant());
   if (!keys) co_return error_response(to_api_error(keys.error(), "API key"));
   json items = json::array();
-  for (const auto& k : *keys) items.push_back(key_json(k));
+  for (const auto& k : *keys) items.push_back(api_key_json(k));
   co_return success(http::status::ok, {{"api_keys", items}});
 }
 
 asio::awaitable<Response> get(RequestContext& ctx) {
   auto key = co_await ctx.services.keys.get(ctx.tenant(), ctx.param(0));
   if (!key) co_return error_response(to_api_error(key.error(), "API key " + ctx.param(0)));
-  co_return success(http::status::ok, {{"api_key", key_json(*key)}});
+  co_return success(http::status::ok, {{"api_key", api_key_json(*key)}});
 }
 
 asio::awaitable<Response> revoke(RequestContext& ctx) {

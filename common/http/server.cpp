@@ -48,14 +48,7 @@ asio::ip::tcp::endpoint HttpServer::local_endpoint() const {
 }
 
 void HttpServer::start() {
-  asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("accept loop failed", {{"error", ex.what()}});
-    }
-  });
+  asio::co_spawn(io_, accept_loop(), log::on_exception("accept loop"));
 }
 
 void HttpServer::shutdown() {
@@ -82,14 +75,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
       socket.close(ec);
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("connection failed", {{"error", ex.what()}});
-      }
-    });
+    asio::co_spawn(io_, serve(std::move(socket)), log::on_exception("http connection"));
   }
 }
 
