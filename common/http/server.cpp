@@ -1,5 +1,6 @@
 #include "common/http/server.hpp"
 
+#include <array>
 #include <charconv>
 
 #include "common/log.hpp"
@@ -120,6 +121,17 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
     stream.expires_after(limits_.write_timeout);
     beast::error_code wec;
     co_await bhttp::async_write(stream, res, redirect_error(use_awaitable, wec));
+    // Lingering close: the client may still be sending the body we refused. Closing with unread
+    // data makes the kernel send a reset, which can destroy our answer before the client reads it,
+    // so stop sending, then read and discard (bounded in time and size) until the client is done.
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, wec);
+    std::array<char, 16 * 1024> sink;
+    std::size_t discarded = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (!wec && discarded < 16 * 1024 * 1024) {
+      discarded +=
+          co_await stream.async_read_some(asio::buffer(sink), redirect_error(use_awaitable, wec));
+    }
     co_return false;
   };
 

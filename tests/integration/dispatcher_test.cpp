@@ -220,8 +220,9 @@ TEST_F(Dispatch, AHangingEndpointDoesNotDelayAHealthyOne) {
   for (const auto& dl : rx.received("/fast"))
     worst = std::max(worst, dl.received_at_ms - published_at.at(dl.id));
   // The stated bound: with a dead endpoint taking its 8 slots for 3 s each, the healthy endpoint
-  // still gets every event within 1 s of its publication.
-  EXPECT_LT(worst, 1000) << "worst publish-to-receipt latency at the healthy endpoint";
+  // still gets every event within 2 s of its publication, on a loaded 2-core CI machine (about
+  // 0.3 s when idle), well under the 3 s a delivery to the dead endpoint takes to time out.
+  EXPECT_LT(worst, 2000) << "worst publish-to-receipt latency at the healthy endpoint";
 }
 
 TEST_F(Dispatch, AMalformedRecordGoesToTheDeadLetterTopicAndConsumptionGoesOn) {
