@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/signing.hpp"
 #include "common/url.hpp"
 
 namespace hookstream::api {
@@ -102,6 +103,23 @@ std::optional<std::string> description_field(const json& v, FieldErrors& errors)
   return s;
 }
 
+// A caller-chosen secret (as Svix allows): "whsec_" + base64 of 24 to 64 bytes.
+std::optional<std::string> secret_field(const json& v, FieldErrors& errors) {
+  constexpr std::size_t kMin = 24, kMax = 64;
+  const std::string rule = "must be \"whsec_\" followed by base64 of " + std::to_string(kMin) +
+                           " to " + std::to_string(kMax) + " bytes";
+  if (!v.is_string() || !v.get_ref<const std::string&>().starts_with(signing::kSecretPrefix)) {
+    errors.add("secret", rule);
+    return std::nullopt;
+  }
+  const auto key = signing::decode_secret(v.get_ref<const std::string&>());
+  if (!key || key->size() < kMin || key->size() > kMax) {
+    errors.add("secret", rule);
+    return std::nullopt;
+  }
+  return v.get<std::string>();
+}
+
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -197,7 +215,7 @@ Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std
   auto doc = parse_json_object(body);
   if (!doc) return fail(std::move(doc).error());
   FieldErrors errors;
-  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active"}, errors);
+  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active", "secret"}, errors);
   store::NewWebhook w;
   w.tenant = std::move(tenant);
   if (!doc->contains("url"))
@@ -214,6 +232,7 @@ Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std
     if (auto h = headers_field((*doc)["headers"], errors)) w.headers = *h;
   if (doc->contains("is_active"))
     if (auto a = bool_field((*doc)["is_active"], "is_active", errors)) w.active = *a;
+  if (doc->contains("secret")) w.secret = secret_field((*doc)["secret"], errors);
   if (!errors.empty()) return fail(errors.error());
   return w;
 }

@@ -137,7 +137,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in)
   w.headers = std::move(in.headers);
   w.status = in.active ? WebhookStatus::active : WebhookStatus::disabled;
   w.created_at = w.updated_at = clock_.now();
-  w.secret = signing::generate_secret(random_);
+  w.secret = in.secret ? std::move(*in.secret) : signing::generate_secret(random_);
   // Named, not a braced temporary: GCC 12 miscompiles initializer lists inside co_await.
   std::vector<std::vector<std::string>> cmds = {{"MULTI"},
                                                 {"HSET",

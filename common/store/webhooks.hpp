@@ -54,6 +54,7 @@ struct NewWebhook {
   std::string description;
   HeaderList headers;
   bool active = true;
+  std::optional<std::string> secret;  // generated when absent
 };
 
 struct WebhookPatch {

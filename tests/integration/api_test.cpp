@@ -185,6 +185,23 @@ TEST_F(Api, RotateSecretReturnsANewSecret) {
   EXPECT_FALSE(data["previous_secret_expires_at"].is_null());
 }
 
+TEST_F(Api, CreateAcceptsACallerChosenSecret) {
+  const std::string secret = "whsec_" + std::string(32, 'A');  // base64 of 24 zero bytes
+  const auto r = call(
+      "POST", "/v1/webhooks",
+      json{{"url", "https://example.com/hooks"}, {"events", {"*"}}, {"secret", secret}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json()["data"]["webhook"]["secret"], secret);
+  for (const char* bad :
+       {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "whsec_AAAA", "whsec_not*base64", "whsec_"}) {
+    const auto refused =
+        call("POST", "/v1/webhooks",
+             json{{"url", "https://example.com/hooks"}, {"events", {"*"}}, {"secret", bad}}.dump());
+    expect_error(refused, 400, "validation_failed");
+    EXPECT_TRUE(refused.json()["error"]["details"]["fields"].contains("secret")) << refused.body;
+  }
+}
+
 TEST_F(Api, ValidationNamesEachField) {
   const auto r = call("POST", "/v1/webhooks",
                       json{{"url", "http://example.com"},
