@@ -6,6 +6,7 @@
 
 #include "common/http/delivery_client.hpp"
 #include "common/http/server.hpp"
+#include "common/kafka/topics.hpp"
 #include "common/log.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/delivery_log.hpp"
@@ -126,11 +127,35 @@ int run(const DispatcherConfig& config) {
   return 0;
 }
 
+int print_topics(const DispatcherConfig& config, const TopicsFlags& flags) {
+  for (const auto& topic : kafka::deployment_topics(config.kafka, config.retry_schedule,
+                                                    flags.events_partitions, flags.partitions))
+    std::cout << topic.name << ' ' << topic.partitions << '\n';
+  return std::cout.flush() ? 0 : 1;
+}
+
 int dispatcher_main(int argc, char** argv) {
   CLI::App app{"hookstream-dispatcher: delivers events from Kafka to subscribed webhooks",
                "hookstream-dispatcher"};
   std::optional<std::string> config_file;
   app.add_option("--config", config_file, "config file of HOOKSTREAM_* settings");
+  // --config may also follow the subcommand.
+  app.fallthrough();
+  TopicsFlags topics_flags;
+  auto* topics = app.add_subcommand(
+      "topics",
+      "print the topics a deployment must create for this configuration, one 'NAME PARTITIONS' "
+      "line each (the same names hookstream-kafka-dev creates), and exit");
+  topics
+      ->add_option("--events-partitions", topics_flags.events_partitions,
+                   "partitions of <prefix>.events")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  topics
+      ->add_option("--partitions", topics_flags.partitions,
+                   "partitions of <prefix>.dead and of every retry topic")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -146,6 +171,7 @@ int dispatcher_main(int argc, char** argv) {
     std::cerr << "hookstream-dispatcher: " << config.error().message << '\n';
     return 2;
   }
+  if (topics->parsed()) return print_topics(*config, topics_flags);
   log::init("dispatcher", config->log.level);
   return run(*config);
 }

@@ -16,6 +16,7 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
       r.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
   for (const auto d : cfg.retry_schedule)
     if (d.count() <= 0) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "every delay must be positive");
+  if (cfg.retry_schedule.empty()) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "must name a delay");
   if (cfg.retry_schedule.size() > 50) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "at most 50 retries");
   cfg.delivery_timeout = r.duration("HOOKSTREAM_DELIVERY_TIMEOUT", Millis{30'000});
   if (cfg.delivery_timeout < Millis{100} || cfg.delivery_timeout > Millis{300'000})

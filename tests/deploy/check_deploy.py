@@ -1,0 +1,438 @@
+#!/usr/bin/python3
+"""Checks compose.yaml and the Dockerfile against the code, so the deployment cannot rot.
+
+compose.yaml: valid for docker-compose; the services exist and are wired (health, set-up before
+the services, replicas); every HOOKSTREAM_* setting is one the code accepts (the dispatcher's own
+config loader judges, via a config file: it refuses unknown names); the set-up step creates exactly
+the topics `hookstream-dispatcher topics` prints for compose's settings; the API listens on the
+port compose publishes.
+
+Dockerfile: the runtime stage installs (directly or as a dependency) the Debian package of every
+shared library `ldd` reports for the built binaries; every package named exists in Debian 12; the
+build stage installs only packages from scripts/deps.txt.
+
+Usage: check_deploy.py --source-dir DIR --bin-dir DIR
+"""
+import argparse
+import functools
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+BINARIES = ["hookstream-api", "hookstream-dispatcher", "hookstream-produce"]
+# Services compose.yaml must define, by role.
+KAFKA, REDIS, TOPICS, API, DISPATCHER = "kafka", "redis", "kafka-topics", "api", "dispatcher"
+# Packages debian:12-slim already has (libm is part of libc6).
+BASE_IMAGE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
+# compose.yaml requires it (${REDIS_PASSWORD:?…}); any value does for `config`.
+SECRETS = {"REDIS_PASSWORD": "check-deploy-password"}
+
+problems = []
+
+
+def problem(message):
+    problems.append(message)
+
+
+def indent(text):
+    return "\n".join("      " + line for line in text.splitlines())
+
+
+def run(cmd, env=None, cwd=None):
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+
+
+def clean_env():
+    """This process's environment without anything that would change what compose or the
+    binaries read: HOOKSTREAM_* settings, compose's own variables, compose's secrets."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HOOKSTREAM_", "COMPOSE_", "DOCKER_")) and k not in SECRETS
+           and k != "KAFKA_CLUSTER_ID"}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# compose.yaml
+
+def compose_config(source_dir, empty_env_file):
+    """Validates compose.yaml and returns its normalized form, or None."""
+    base = ["docker-compose", "--env-file", empty_env_file, "-f",
+            os.path.join(source_dir, "compose.yaml")]
+    try:
+        without_secret = run(base + ["config", "-q"], env=clean_env())
+    except FileNotFoundError:
+        problem("docker-compose is not installed (it is in scripts/deps.txt: apt-get install "
+                "docker-compose)")
+        return None
+    if without_secret.returncode == 0:
+        problem("compose.yaml: `docker-compose config` succeeds without REDIS_PASSWORD; the Redis "
+                "password must be required (${REDIS_PASSWORD:?message})")
+    env = clean_env() | SECRETS
+    quiet = run(base + ["config", "-q"], env=env)
+    if quiet.returncode != 0:
+        problem("compose.yaml: `docker-compose config -q` failed:\n" + indent(quiet.stderr.strip()))
+        return None
+    full = run(base + ["config"], env=env)
+    if full.returncode != 0:
+        problem("compose.yaml: `docker-compose config` failed:\n" + indent(full.stderr.strip()))
+        return None
+    return yaml.safe_load(full.stdout)
+
+
+def environment(service):
+    env = service.get("environment") or {}
+    if isinstance(env, list):  # KEY=VALUE list form
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return {k: ("" if v is None else str(v)) for k, v in env.items()}
+
+
+def check_services(services):
+    for name in (KAFKA, REDIS, TOPICS, API, DISPATCHER):
+        if name not in services:
+            problem(f"compose.yaml: no service '{name}' (expected: {KAFKA}, {REDIS}, {TOPICS}, "
+                    f"{API}, {DISPATCHER})")
+    if KAFKA in services:
+        kafka = services[KAFKA]
+        if not str(kafka.get("image", "")).startswith("apache/kafka:"):
+            problem(f"compose.yaml: service '{KAFKA}' must use the official apache/kafka image, "
+                    f"not {kafka.get('image')!r}")
+        roles = environment(kafka).get("KAFKA_PROCESS_ROLES", "")
+        if "controller" not in roles or "broker" not in roles:
+            problem(f"compose.yaml: service '{KAFKA}' is not KRaft broker+controller "
+                    f"(KAFKA_PROCESS_ROLES={roles!r})")
+        for key in ("healthcheck", "volumes"):
+            if not kafka.get(key):
+                problem(f"compose.yaml: service '{KAFKA}' has no {key}")
+    if REDIS in services:
+        redis = services[REDIS]
+        command = redis.get("command") or []
+        command = command if isinstance(command, list) else shlex.split(command)
+        if "--appendonly" not in command or command[command.index("--appendonly") + 1] != "yes":
+            problem(f"compose.yaml: service '{REDIS}' does not run with --appendonly yes")
+        for key in ("healthcheck", "volumes"):
+            if not redis.get(key):
+                problem(f"compose.yaml: service '{REDIS}' has no {key}")
+    for name in (API, DISPATCHER):
+        if name not in services:
+            continue
+        service = services[name]
+        depends = service.get("depends_on") or {}
+        wanted = {KAFKA: "service_healthy", REDIS: "service_healthy",
+                  TOPICS: "service_completed_successfully"}
+        for dep, condition in wanted.items():
+            got = (depends.get(dep) or {}).get("condition") if isinstance(depends, dict) else None
+            if got != condition:
+                problem(f"compose.yaml: service '{name}' must depend on '{dep}' with condition "
+                        f"{condition} (has {got!r})")
+        if not service.get("build"):
+            problem(f"compose.yaml: service '{name}' is not built from the repository (build: .)")
+        if not service.get("restart"):
+            problem(f"compose.yaml: service '{name}' has no restart policy")
+    if DISPATCHER in services:
+        replicas = (services[DISPATCHER].get("deploy") or {}).get("replicas", 1)
+        if int(replicas) < 2:
+            problem(f"compose.yaml: service '{DISPATCHER}' has deploy.replicas {replicas}; "
+                    "at least 2 are needed (the dispatcher is a consumer group)")
+
+
+def dispatcher_topics(bin_dir, service_name, settings):
+    """Runs `hookstream-dispatcher --config FILE topics` with a service's HOOKSTREAM_* settings
+    as the config file, which the loader validates (unknown names included). Returns the topic
+    lines, or None."""
+    with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as f:
+        for name, value in sorted(settings.items()):
+            if "\n" in value:
+                problem(f"compose.yaml: service '{service_name}': {name} holds a newline")
+                return None
+            f.write(f"{name}={value}\n")
+        path = f.name
+    try:
+        result = run([os.path.join(bin_dir, "hookstream-dispatcher"), "--config", path, "topics"],
+                     env=clean_env())
+    finally:
+        os.unlink(path)
+    if result.returncode != 0:
+        problem(f"compose.yaml: service '{service_name}': hookstream-dispatcher refuses its "
+                f"HOOKSTREAM_* settings:\n" + indent(result.stderr.strip()))
+        return None
+    return [tuple(line.split()) for line in result.stdout.splitlines() if line.strip()]
+
+
+def check_settings_and_topics(services, bin_dir):
+    expected = {}
+    for name, service in services.items():
+        settings = {k: v for k, v in environment(service).items() if k.startswith("HOOKSTREAM_")}
+        if settings:
+            topics = dispatcher_topics(bin_dir, name, settings)
+            if topics is not None:
+                expected[name] = topics
+    if TOPICS not in services:
+        return
+    if DISPATCHER not in expected:
+        return  # reported above
+    want = expected[DISPATCHER]
+    if API in expected and expected[API] != want:
+        problem(f"compose.yaml: services '{API}' and '{DISPATCHER}' disagree on the topics "
+                f"(HOOKSTREAM_TOPIC_PREFIX / HOOKSTREAM_RETRY_SCHEDULE):\n    {API}: "
+                f"{expected[API]}\n    {DISPATCHER}: {want}")
+    text = environment(services[TOPICS]).get("TOPICS", "")
+    created = [tuple(line.split()) for line in text.splitlines() if line.strip()]
+    if created != want:
+        created_map, want_map = dict(created), dict(want)
+        lines = []
+        for topic, partitions in want:
+            if topic not in created_map:
+                lines.append(f"missing: {topic} {partitions}")
+            elif created_map[topic] != partitions:
+                lines.append(f"{topic}: {created_map[topic]} partitions, the code says "
+                             f"{partitions}")
+        for topic, partitions in created:
+            if topic not in want_map:
+                lines.append(f"not used by the code: {topic} {partitions}")
+        if not lines:
+            lines.append("same topics, different order")
+        problem(f"compose.yaml: service '{TOPICS}' (TOPICS) does not create what "
+                f"`hookstream-dispatcher topics` prints for the '{DISPATCHER}' settings:\n    "
+                + "\n    ".join(lines)
+                + "\n  regenerate TOPICS from `hookstream-dispatcher topics`")
+
+
+def published_targets(ports):
+    out = []
+    for entry in ports or []:
+        if isinstance(entry, dict):
+            if entry.get("published") is not None:
+                out.append(int(entry["target"]))
+        else:  # "[ip:]published:target[/proto]"
+            parts = str(entry).split("/")[0].split(":")
+            if len(parts) >= 2:
+                out.append(int(parts[-1]))
+    return out
+
+
+def check_api_port(services):
+    if API not in services:
+        return None
+    api = services[API]
+    listen = environment(api).get("HOOKSTREAM_API_LISTEN")
+    if not listen:
+        problem(f"compose.yaml: service '{API}' does not set HOOKSTREAM_API_LISTEN (the default "
+                "127.0.0.1:8080 is unreachable from outside the container)")
+        return None
+    host, _, port_text = listen.rpartition(":")
+    if host not in ("0.0.0.0", "[::]", "::"):
+        problem(f"compose.yaml: HOOKSTREAM_API_LISTEN={listen} listens on {host}, unreachable "
+                "through a published port; use 0.0.0.0")
+    if not port_text.isdigit():
+        problem(f"compose.yaml: HOOKSTREAM_API_LISTEN={listen} has no port")
+        return None
+    port = int(port_text)
+    targets = published_targets(api.get("ports"))
+    if port not in targets:
+        problem(f"compose.yaml: service '{API}' listens on port {port} "
+                f"(HOOKSTREAM_API_LISTEN) but publishes container port(s) {targets or 'none'}")
+    health = " ".join(map(str, (api.get("healthcheck") or {}).get("test") or []))
+    if not re.search(r"/(healthz|readyz)\b", health) or str(port) not in health:
+        problem(f"compose.yaml: service '{API}' healthcheck must probe /healthz or /readyz on "
+                f"port {port}: {health!r}")
+    return port
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfile
+
+def dockerfile_stages(path):
+    """[(from_line, [(instruction, arguments)])] with continuations joined, comments dropped."""
+    logical, current = [], ""
+    with open(path) as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if line.lstrip().startswith("#"):
+                continue
+            if line.endswith("\\"):
+                current += line[:-1] + " "
+                continue
+            current += line
+            if current.strip():
+                logical.append(current.strip())
+            current = ""
+    stages = []
+    for line in logical:
+        instruction, _, args = line.partition(" ")
+        instruction = instruction.upper()
+        if instruction == "FROM":
+            stages.append((args.strip(), []))
+        elif stages:
+            stages[-1][1].append((instruction, args.strip()))
+    return stages
+
+
+def apt_packages(instructions):
+    packages = []
+    for instruction, args in instructions:
+        if instruction != "RUN":
+            continue
+        tokens = shlex.split(args)
+        for i, token in enumerate(tokens):
+            if token == "install" and i > 0 and tokens[i - 1] in ("apt-get", "apt"):
+                for t in tokens[i + 1:]:
+                    if t in ("&&", "||", ";", "|") or t.endswith(";"):
+                        break
+                    if not t.startswith("-"):
+                        packages.append(t)
+    return packages
+
+
+def deps_txt(source_dir):
+    with open(os.path.join(source_dir, "scripts", "deps.txt")) as f:
+        return {l.strip() for l in f if l.strip() and not l.strip().startswith("#")}
+
+
+@functools.cache
+def package_of(library_path):
+    """The Debian package that ships a library (dpkg knows one spelling: /lib vs /usr/lib)."""
+    candidates = [library_path, os.path.realpath(library_path)]
+    for p in list(candidates):
+        if p.startswith("/usr/lib/"):
+            candidates.append(p[len("/usr"):])
+        elif p.startswith("/lib/"):
+            candidates.append("/usr" + p)
+    for p in candidates:
+        result = run(["dpkg", "-S", p])
+        if result.returncode == 0:
+            return result.stdout.split(":", 1)[0].split(",")[0].strip()
+    return None
+
+
+def dependency_closure(packages):
+    result = run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                  "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"] + packages)
+    if result.returncode != 0:
+        problem("apt-cache depends failed for the runtime packages " + " ".join(packages) + ":\n    "
+                + result.stderr.strip())
+        return set(packages)
+    return {line.strip("<> ").split(":")[0] for line in result.stdout.splitlines()
+            if line and not line[0].isspace()}
+
+
+def check_dockerfile(source_dir, bin_dir, api_port):
+    path = os.path.join(source_dir, "Dockerfile")
+    if not os.path.exists(path):
+        problem("no Dockerfile at the repository root")
+        return
+    stages = dockerfile_stages(path)
+    if len(stages) < 2:
+        problem(f"Dockerfile: expected a build stage and a runtime stage, found {len(stages)}")
+        return
+    (build_from, build), (runtime_from, runtime) = stages[0], stages[-1]
+    if not re.match(r"debian:12(\s|$)", build_from):
+        problem(f"Dockerfile: the build stage is FROM {build_from}, expected debian:12")
+    if not re.match(r"debian:12-slim(\s|$)", runtime_from):
+        problem(f"Dockerfile: the runtime stage is FROM {runtime_from}, expected debian:12-slim")
+
+    build_packages, runtime_packages = apt_packages(build), apt_packages(runtime)
+    listed = deps_txt(source_dir)
+    for pkg in build_packages:
+        if pkg not in listed:
+            problem(f"Dockerfile: the build stage installs {pkg}, which scripts/deps.txt (the one "
+                    "list of packages) does not name")
+    named = sorted(set(build_packages + runtime_packages))
+    shown = run(["apt-cache", "show", "--no-all-versions", "libc6"] + named)
+    known = {line.split(":", 1)[1].strip() for line in shown.stdout.splitlines()
+             if line.startswith("Package:")}
+    if "libc6" in known:
+        for pkg in named:
+            if pkg not in known:
+                problem(f"Dockerfile: package {pkg} does not exist in this Debian's archive "
+                        "(apt-cache show)")
+    else:
+        print("note: apt-cache has no package lists; package names not checked")
+    if "ca-certificates" not in runtime_packages:
+        problem("Dockerfile: the runtime stage does not install ca-certificates (HTTPS deliveries)")
+
+    build_text = " ".join(a for i, a in build if i == "RUN")
+    for needle in ["-G Ninja", "Release"] + BINARIES:
+        if needle not in build_text:
+            problem(f"Dockerfile: the build stage does not build with {needle!r}")
+    copies = " ".join(a for i, a in runtime if i == "COPY")
+    for binary in BINARIES:
+        if binary not in copies or "/usr/local/bin" not in copies:
+            problem(f"Dockerfile: the runtime stage does not copy {binary} to /usr/local/bin")
+    users = [a for i, a in runtime if i == "USER"]
+    if not users or users[-1].split(":")[0] in ("root", "0"):
+        problem("Dockerfile: the runtime stage must end as a non-root USER")
+    exposed = " ".join(a for i, a in runtime if i == "EXPOSE").split()
+    if api_port is not None and str(api_port) not in [p.split("/")[0] for p in exposed]:
+        problem(f"Dockerfile: the runtime stage does not EXPOSE the API port {api_port}")
+
+    provided = dependency_closure(runtime_packages) | BASE_IMAGE_PACKAGES if runtime_packages \
+        else set(BASE_IMAGE_PACKAGES)
+    missing = {}  # package -> (sonames, binaries)
+    for binary in BINARIES:
+        exe = os.path.join(bin_dir, binary)
+        if not os.path.exists(exe):
+            problem(f"{exe} does not exist; build it first (ninja {binary})")
+            continue
+        ldd = run(["ldd", exe])
+        if ldd.returncode != 0:
+            problem(f"ldd {exe} failed: {ldd.stderr.strip()}")
+            continue
+        for line in ldd.stdout.splitlines():
+            m = re.match(r"\s*(\S+)\s+=>\s+(\S+)", line)
+            if not m:
+                continue  # vdso, the dynamic loader
+            soname, lib = m.groups()
+            if lib == "not":
+                problem(f"{binary}: {soname} not found by ldd")
+                continue
+            pkg = package_of(lib)
+            if pkg is None:
+                problem(f"{binary}: {lib} belongs to no Debian package (dpkg -S); the image "
+                        "cannot provide it")
+            elif pkg not in provided:
+                sonames, binaries = missing.setdefault(pkg, (set(), set()))
+                sonames.add(soname)
+                binaries.add(binary)
+    for pkg, (sonames, binaries) in sorted(missing.items()):
+        problem(f"Dockerfile: the runtime stage neither installs Debian package {pkg} nor gets it "
+                f"as a dependency, but {', '.join(sorted(binaries))} link "
+                f"{', '.join(sorted(sonames))} from it (ldd); add {pkg} to the runtime stage's "
+                "apt-get install")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--bin-dir", required=True)
+    args = parser.parse_args()
+
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as empty_env_file:
+        config = compose_config(args.source_dir, empty_env_file.name)
+    api_port = None
+    if config is not None:
+        services = config.get("services") or {}
+        check_services(services)
+        if os.path.exists(os.path.join(args.bin_dir, "hookstream-dispatcher")):
+            check_settings_and_topics(services, args.bin_dir)
+        else:
+            problem(f"{args.bin_dir}/hookstream-dispatcher does not exist; build it first")
+        api_port = check_api_port(services)
+    check_dockerfile(args.source_dir, args.bin_dir, api_port)
+
+    if problems:
+        print(f"FAILED: {len(problems)} problem(s) with the deployment files:", file=sys.stderr)
+        for p in problems:
+            print("  - " + p, file=sys.stderr)
+        return 1
+    print("compose.yaml and Dockerfile agree with the code")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+// The first five minutes of a new user: ./scripts/run (with a temp data dir and free ports) reaches
+// a ready stack, the three commands of its banner work as printed, the receiver shows a verified
+// delivery, SIGTERM stops everything, a restart keeps the key and the webhook, and a child that
+// dies stops the whole stack with its log.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/fixtures/http_client.hpp"
+#include "tests/fixtures/process.hpp"
+
+namespace hookstream::testing {
+namespace {
+
+using nlohmann::json;
+
+std::map<std::string, std::string> read_env_file(const std::filesystem::path& file) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);)
+    if (const auto eq = line.find('='); eq != std::string::npos)
+      out[line.substr(0, eq)] = line.substr(eq + 1);
+  return out;
+}
+
+// The banner's copy-paste commands: the lines that start with "  $ ".
+std::vector<std::string> banner_commands(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("  $ ")) out.push_back(line.substr(4));
+  return out;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  const auto r = run_command({"pgrep", "-P", std::to_string(parent)});
+  std::istringstream in(r.out);
+  for (pid_t pid = 0; in >> pid;) out.push_back(pid);
+  return out;
+}
+
+std::string comm_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0;
+}
+
+bool port_free(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class Quickstart : public ::testing::Test {
+ protected:
+  Quickstart() : redis_port_(free_port()), api_port_(free_port()), sink_port_(free_port()) {}
+
+  std::unique_ptr<Process> start_stack() {
+    ProcessOptions options;
+    options.env = {
+        {"HOOKSTREAM_HOME", home_.path().string()},
+        {"HOOKSTREAM_BIN_DIR", std::string(HOOKSTREAM_BIN_DIR)},
+        {"HOOKSTREAM_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis_port_) + "/0"},
+        {"HOOKSTREAM_API_LISTEN", "127.0.0.1:" + std::to_string(api_port_)},
+        {"HOOKSTREAM_SINK_LISTEN", "127.0.0.1:" + std::to_string(sink_port_)},
+        // Quicker consumer-group rebalances on the embedded cluster.
+        {"HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS", "3000"},
+        {"HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS", "500"}};
+    options.unset_env = {"HOOKSTREAM_KAFKA_BROKERS", "HOOKSTREAM_DISPATCHERS"};
+    auto stack = std::make_unique<Process>(
+        std::vector<std::string>{"bash", std::string(HOOKSTREAM_SOURCE_DIR) + "/scripts/run"},
+        options);
+    const auto ready = stack->wait_for_output("Ctrl-C stops everything", 120s);
+    EXPECT_TRUE(ready) << stack->output();
+    return stack;
+  }
+
+  std::map<std::string, std::string> local_env() const {
+    return read_env_file(home_.path() / "local.env");
+  }
+
+  // SIGTERM; every child is gone and every port is free again.
+  void stop_cleanly(Process& stack) {
+    const auto children = children_of(stack.pid());
+    EXPECT_GE(children.size(), 6u) << "redis, kafka, api, sink, 2 dispatchers";
+    EXPECT_EQ(stack.terminate(60s), 0) << stack.output();
+    for (const pid_t pid : children) EXPECT_FALSE(alive(pid)) << "left running: " << pid;
+    for (const auto port : {redis_port_, api_port_, sink_port_})
+      EXPECT_TRUE(eventually([&] { return port_free(port); }, 5s)) << "port " << port;
+  }
+
+  TempDir home_;
+  std::uint16_t redis_port_, api_port_, sink_port_;
+};
+
+TEST_F(Quickstart, BannerCommandsDeliverAVerifiedEventAndRestartKeepsState) {
+  auto stack = start_stack();
+  ASSERT_FALSE(HasFailure());
+  const auto env = local_env();
+  for (const char* name : {"HOOKSTREAM_API_URL", "HOOKSTREAM_ADMIN_KEY", "HOOKSTREAM_KAFKA_BROKERS",
+                           "HOOKSTREAM_REDIS_URL"})
+    EXPECT_FALSE(env.contains(name) ? env.at(name).empty() : true) << name << " in local.env";
+
+  const auto commands = banner_commands(stack->output());
+  ASSERT_EQ(commands.size(), 3u) << stack->output();
+  // Steps 1 and 2 in one shell, as a user pastes them; the shell reports the webhook id.
+  const auto created = run_command(
+      {"bash", "-c", commands[0] + "\n" + commands[1] + "\necho \"id=$WEBHOOK_ID\""}, {}, 30s);
+  ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
+  const auto at = created.out.find("id=wh_");
+  ASSERT_NE(at, std::string::npos) << created.out;
+  const std::string webhook_id = created.out.substr(at + 3, created.out.find('\n', at) - at - 3);
+  EXPECT_NE(created.out.find("\"evt_"), std::string::npos) << "the publish answer: " << created.out;
+
+  // The receiver (its output streams under the banner) verified the signed delivery.
+  const auto delivered = stack->wait_for_line(
+      [](const std::string& l) {
+        return l.find("submission.completed") != std::string::npos &&
+               l.find("verified") != std::string::npos;
+      },
+      30s);
+  ASSERT_TRUE(delivered) << stack->output();
+
+  // Step 3 lists it as succeeded (the dispatcher records the attempt right after the answer).
+  json deliveries;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto listed =
+            run_command({"bash", "-c", "WEBHOOK_ID=" + webhook_id + "\n" + commands[2]}, {}, 30s);
+        if (listed.exit_code != 0) return false;
+        deliveries = json::parse(listed.out, nullptr, false);
+        if (deliveries.is_discarded()) return false;
+        const auto list = deliveries["data"]["deliveries"];
+        return list.size() == 1 && list[0].value("status", "") == "succeeded";
+      },
+      15s))
+      << deliveries.dump();
+
+  stop_cleanly(*stack);
+
+  // A restart keeps the admin key and the webhook (Redis AOF in the data dir).
+  const std::string key = env.at("HOOKSTREAM_ADMIN_KEY");
+  auto again = start_stack();
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(local_env().at("HOOKSTREAM_ADMIN_KEY"), key);
+  HttpRequest get_webhook;
+  get_webhook.target = "/v1/webhooks/" + webhook_id;
+  get_webhook.headers = {{"authorization", "Bearer " + key}};
+  const auto got = http_request("127.0.0.1", api_port_, get_webhook);
+  EXPECT_EQ(got.status, 200) << got.body;
+
+  // A child that dies stops the whole stack, naming it and showing its log.
+  const auto children = children_of(again->pid());
+  pid_t api = -1;
+  for (const pid_t pid : children)
+    if (comm_of(pid) == "hookstream-api") api = pid;
+  ASSERT_GT(api, 0);
+  ::kill(api, SIGKILL);
+  const auto code = again->wait(60s);
+  ASSERT_TRUE(code) << again->output();
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(again->output().find("api exited"), std::string::npos) << again->output();
+  for (const pid_t pid : children) EXPECT_FALSE(alive(pid)) << "left running: " << pid;
+}
+
+TEST_F(Quickstart, PortInUseIsNamedWithTheVariableToChange) {
+  // Hold the API port; the script must refuse before starting anything.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(api_port_);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  ProcessOptions options;
+  options.env = {
+      {"HOOKSTREAM_HOME", home_.path().string()},
+      {"HOOKSTREAM_BIN_DIR", std::string(HOOKSTREAM_BIN_DIR)},
+      {"HOOKSTREAM_API_LISTEN", "127.0.0.1:" + std::to_string(api_port_)},
+      {"HOOKSTREAM_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis_port_) + "/0"},
+      {"HOOKSTREAM_SINK_LISTEN", "127.0.0.1:" + std::to_string(sink_port_)}};
+  const auto r =
+      run_command({"bash", std::string(HOOKSTREAM_SOURCE_DIR) + "/scripts/run"}, {}, 30s, options);
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("port " + std::to_string(api_port_) + " is in use"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("HOOKSTREAM_API_LISTEN"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hookstream::testing
