@@ -1,6 +1,7 @@
 #pragma once
 // A counting semaphore for coroutines on one executor (Boost 1.74 has no channels): waiters park
-// on a timer that never expires by itself; release() hands the slot over by cancelling it.
+// on a timer that never expires by itself; release() hands the slot over by cancelling it, and
+// evict_waiters() sends the newest waiters away without a slot.
 #include <deque>
 #include <memory>
 
@@ -13,25 +14,35 @@ class AsyncSemaphore {
   AsyncSemaphore(asio::any_io_executor executor, std::size_t count)
       : executor_(std::move(executor)), available_(count) {}
 
-  asio::awaitable<void> acquire() {
+  // True with a slot; false when evicted (the caller holds no slot).
+  asio::awaitable<bool> acquire() {
     if (available_ > 0) {
       --available_;
-      co_return;
+      co_return true;
     }
-    auto waiter =
-        std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+    auto waiter = std::make_shared<Waiter>(executor_);
     waiters_.push_back(waiter);
     boost::system::error_code ec;
-    co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return waiter->granted;
   }
 
   void release() {
     if (!waiters_.empty()) {
-      waiters_.front()->cancel();  // the slot passes to the oldest waiter
+      waiters_.front()->granted = true;  // the slot passes to the oldest waiter
+      waiters_.front()->timer.cancel();
       waiters_.pop_front();
       return;
     }
     ++available_;
+  }
+
+  // Wakes the newest waiters beyond the oldest `keep` without a slot.
+  void evict_waiters(std::size_t keep) {
+    while (waiters_.size() > keep) {
+      waiters_.back()->timer.cancel();
+      waiters_.pop_back();
+    }
   }
 
   std::size_t waiting() const { return waiters_.size(); }
@@ -40,7 +51,13 @@ class AsyncSemaphore {
  private:
   asio::any_io_executor executor_;
   std::size_t available_;
-  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+  struct Waiter {
+    explicit Waiter(const asio::any_io_executor& ex)
+        : timer(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer timer;
+    bool granted = false;
+  };
+  std::deque<std::shared_ptr<Waiter>> waiters_;
 };
 
 }  // namespace hookstream::dispatcher

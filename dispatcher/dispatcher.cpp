@@ -42,9 +42,14 @@ struct Dispatcher::RetryQueue {
   std::shared_ptr<asio::steady_timer> timer;
 };
 
+// Per endpoint: its attempt slots, and when it last made progress (an attempt finished, or one
+// started while none was running). An endpoint whose slots are all taken and that made no progress
+// for HOOKSTREAM_ENDPOINT_STALL_AFTER is stalled (slow or dead); a healthy busy endpoint is not.
 struct Dispatcher::EndpointGate {
   explicit EndpointGate(asio::any_io_executor ex, std::size_t n) : slots(std::move(ex), n) {}
   AsyncSemaphore slots;
+  std::size_t running = 0;
+  Clock::time_point last_progress = Clock::now();
 };
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& config,
@@ -57,7 +62,10 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& c
       flow_(std::move(flow)),
       on_abandon_(std::move(on_abandon)),
       schedule_(config.retry_schedule),
-      global_slots_(executor, config.max_in_flight) {}
+      global_slots_(executor, config.max_in_flight),
+      sweep_timer_(executor) {
+  spawn(sweep_stalled_endpoints(), "stalled-endpoint sweep");
+}
 
 void Dispatcher::spawn(asio::awaitable<void> work, const char* what) {
   asio::co_spawn(executor_, std::move(work), log::on_exception(what));
@@ -88,6 +96,7 @@ void Dispatcher::handle(kafka::Record record) {
 
 void Dispatcher::stop() {
   stopping_ = true;
+  sweep_timer_.cancel();
   for (auto& [tp, q] : retry_queues_) {
     for (const auto& r : q->records) on_abandon_(tp, r->offset);
     q->dropped = true;
@@ -235,14 +244,20 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   auto& gate = gates_[webhook->id];
   if (!gate) gate = std::make_shared<EndpointGate>(executor_, config_.max_in_flight_per_endpoint);
   auto keep_gate = gate;
-  if (gate->slots.available() == 0 && gate->slots.waiting() >= config_.max_queued_per_endpoint) {
-    // This endpoint is saturated (slow or dead): park the delivery in the first retry tier,
-    // untried, instead of holding the record and everything behind it.
+  // A busy healthy endpoint queues here (the consumer's pending-record bound is the backpressure);
+  // a stalled one keeps at most HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT waiting and parks the rest in
+  // the first retry tier, untried, so it never holds up other endpoints.
+  bool deferred = gate->slots.waiting() >= config_.max_queued_per_endpoint && stalled(*gate);
+  if (!deferred) {
+    const bool granted = co_await gate->slots.acquire();
+    deferred = !granted;  // evicted by the sweep: the endpoint stalled
+  }
+  if (deferred) {
     deps_.metrics.deferred();
     if (co_await schedule_retry(task, task.attempt, schedule_.delays().front())) finish(task.ctx);
     co_return;
   }
-  co_await gate->slots.acquire();
+  if (gate->running++ == 0) gate->last_progress = Clock::now();
   co_await global_slots_.acquire();
   ++in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
@@ -250,7 +265,33 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   --in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
   global_slots_.release();
+  --gate->running;
+  gate->last_progress = Clock::now();
   gate->slots.release();
+}
+
+bool Dispatcher::stalled(const EndpointGate& gate) const {
+  return gate.slots.available() == 0 &&
+         Clock::now() - gate.last_progress >= config_.endpoint_stall_after;
+}
+
+asio::awaitable<void> Dispatcher::sweep_stalled_endpoints() {
+  const auto period = std::max(Millis{50}, config_.endpoint_stall_after / 4);
+  while (!stopping_) {
+    sweep_timer_.expires_after(period);
+    boost::system::error_code ec;
+    co_await sweep_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) co_return;
+    for (auto it = gates_.begin(); it != gates_.end();) {
+      auto& gate = *it->second;
+      if (stalled(gate)) gate.slots.evict_waiters(config_.max_queued_per_endpoint);
+      // Idle gates are forgotten (a deleted webhook's gate would otherwise stay forever).
+      if (gate.running == 0 && gate.slots.waiting() == 0 && it->second.use_count() == 1)
+        it = gates_.erase(it);
+      else
+        ++it;
+    }
+  }
 }
 
 asio::awaitable<void> Dispatcher::attempt(DeliveryTask& task, const store::Webhook& webhook) {
@@ -312,6 +353,8 @@ asio::awaitable<void> Dispatcher::attempt(DeliveryTask& task, const store::Webho
     if (stopping_) co_return;  // handed back: the next owner makes this attempt again
     co_await backoff(round);
   }
+  // Paused or disabled just now: later deliveries in this process must see it at once.
+  if (health->status != webhook.status) deps_.subscriptions.invalidate(task.event->tenant);
   if (health->status == store::WebhookStatus::paused &&
       webhook.status == store::WebhookStatus::active && !success) {
     deps_.metrics.endpoint_paused();

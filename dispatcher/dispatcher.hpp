@@ -69,6 +69,8 @@ class Dispatcher {
                                              const store::Webhook& webhook, std::string reason);
   asio::awaitable<void> dead_letter(const kafka::Record& record, const std::string& reason);
   asio::awaitable<void> backoff(int round);
+  asio::awaitable<void> sweep_stalled_endpoints();
+  bool stalled(const EndpointGate& gate) const;
   void finish(const std::shared_ptr<RecordContext>& ctx);
   void spawn(asio::awaitable<void> work, const char* what);
 
@@ -84,6 +86,7 @@ class Dispatcher {
   std::map<kafka::TopicPartition, std::shared_ptr<RetryQueue>> retry_queues_;
   std::size_t in_flight_ = 0;
   bool stopping_ = false;
+  asio::steady_timer sweep_timer_;
 };
 
 }  // namespace hookstream::dispatcher

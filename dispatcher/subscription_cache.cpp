@@ -42,6 +42,11 @@ asio::awaitable<void> SubscriptionCache::poll_version() {
   }
 }
 
+void SubscriptionCache::invalidate(std::string_view tenant) {
+  if (const auto it = cache_.find(tenant); it != cache_.end()) cache_.erase(it);
+  ++generation_;  // a load in flight may predate the change
+}
+
 asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> SubscriptionCache::tenant(
     const std::string& tenant) {
   if (const auto it = cache_.find(tenant); it != cache_.end()) co_return it->second;

@@ -35,6 +35,9 @@ class SubscriptionCache {
   void stop();
   asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> tenant(const std::string& tenant);
   std::size_t cached_tenants() const { return cache_.size(); }
+  // This process changed a tenant's webhook (the delivery log paused or disabled it): forget the
+  // tenant now instead of at the next version poll.
+  void invalidate(std::string_view tenant);
 
  private:
   struct Loading {

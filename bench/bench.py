@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""hookstream benchmark: real binaries, real Redis, the embedded Kafka cluster, hookstream-sink.
+
+Each scenario starts a fresh stack (Redis, hookstream-kafka-dev, hookstream-api for set-up,
+dispatcher(s), sink(s)), runs, and is repeated; figures are medians with min/max. The ceiling is
+`wrk` POSTing bodies of the same size to the same receiver in the same run. Delivery log and
+signing stay on, as in production. Run through ./bench/run (which builds first).
+"""
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+EVENT_TYPE = "submission.completed"
+
+
+def log(msg):
+    print(f"==> {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, cond, timeout, proc=None, logfile=None):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited ({proc.returncode}); see {logfile}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not done after {timeout} s" + (f"; see {logfile}" if logfile else ""))
+        time.sleep(0.05)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def http_json(port, method, path, body=None, headers=None, timeout=10):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        h = {"content-type": "application/json"} if data else {}
+        h.update(headers or {})
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        text = r.read()
+        return r.status, (json.loads(text) if text else None)
+    finally:
+        conn.close()
+
+
+class Stack:
+    """One fresh set of processes in a temp dir; stopped (and checked) on exit."""
+
+    def __init__(self, bin_dir, workdir, env=None, events_partitions=128):
+        self.bin = bin_dir
+        self.dir = tempfile.mkdtemp(prefix="stack-", dir=workdir)
+        self.procs = []
+        self.redis_port = free_port()
+        self.api_port = free_port()
+        self.env = dict(os.environ)
+        self.env.update({
+            "HOOKSTREAM_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "HOOKSTREAM_API_LISTEN": f"127.0.0.1:{self.api_port}",
+            "HOOKSTREAM_ALLOW_HTTP": "true",
+            "HOOKSTREAM_ALLOW_PRIVATE_TARGETS": "true",
+            "HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT": "100000",
+            "HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS": "6000",
+            "HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        })
+        self.env.update(env or {})
+        self.events_partitions = events_partitions
+        self.key = None
+
+    def spawn(self, name, argv, env=None):
+        logfile = os.path.join(self.dir, f"{name}.log")
+        out = open(logfile, "w")
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env or self.env,
+                             start_new_session=True)
+        p.name, p.logfile = name, logfile
+        self.procs.append(p)
+        return p
+
+    def start(self):
+        redis = self.spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                     "--dir", self.dir, "--appendonly", "yes", "--save", ""])
+        wait_until("redis", lambda: subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
+                                                   capture_output=True).returncode == 0, 20, redis, redis.logfile)
+        boot = os.path.join(self.dir, "kafka.bootstrap")
+        kafka = self.spawn("kafka", [f"{self.bin}/hookstream-kafka-dev", "--events-partitions",
+                                     str(self.events_partitions), "--bootstrap-file", boot])
+        wait_until("kafka", lambda: os.path.exists(boot) and os.path.getsize(boot) > 0, 20, kafka, kafka.logfile)
+        with open(boot) as f:
+            self.env["HOOKSTREAM_KAFKA_BROKERS"] = f.read().strip()
+        api = self.spawn("api", [f"{self.bin}/hookstream-api"])
+        wait_until("api", lambda: self._ready(), 30, api, api.logfile)
+        created = subprocess.run([f"{self.bin}/hookstream-api", "keys", "create", "--tenant", "bench", "--scopes",
+                                  "webhooks:read,webhooks:write,events:write", "--rate-limit", "1000000"],
+                                 capture_output=True, text=True, env=self.env, check=True)
+        self.key = created.stdout.strip()
+        return self
+
+    def _ready(self):
+        try:
+            return http_json(self.api_port, "GET", "/readyz")[0] == 200
+        except OSError:
+            return False
+
+    def sink(self, name, *flags):
+        port = free_port()
+        p = self.spawn(name, [f"{self.bin}/hookstream-sink", "--listen", f"127.0.0.1:{port}", "--quiet", *flags])
+        wait_until(name, lambda: self._sink_up(port), 20, p, p.logfile)
+        p.port = port
+        return p
+
+    @staticmethod
+    def _sink_up(port):
+        try:
+            return http_json(port, "GET", "/healthz")[0] == 200
+        except OSError:
+            return False
+
+    def create_webhooks(self, urls):
+        conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=10)
+        ids = []
+        for url in urls:
+            conn.request("POST", "/v1/webhooks", body=json.dumps({"url": url, "events": [EVENT_TYPE]}),
+                         headers={"authorization": f"Bearer {self.key}", "content-type": "application/json"})
+            r = conn.getresponse()
+            body = json.loads(r.read())
+            if r.status != 201:
+                raise RuntimeError(f"create webhook {url}: {r.status} {body}")
+            ids.append(body["data"]["webhook"]["id"])
+        conn.close()
+        return ids
+
+    def dispatcher(self, index=1, env=None):
+        e = dict(self.env)
+        e["HOOKSTREAM_INSTANCE_ID"] = f"bench-{index}"
+        e.update(env or {})
+        p = self.spawn(f"dispatcher-{index}", [f"{self.bin}/hookstream-dispatcher"], env=e)
+        wait_until(f"dispatcher-{index} joins", lambda: "partitions assigned" in open(p.logfile).read(), 60, p,
+                   p.logfile)
+        return p
+
+    def producer(self, stdin):
+        return subprocess.Popen([f"{self.bin}/hookstream-produce"], stdin=stdin, stdout=subprocess.DEVNULL,
+                                stderr=open(os.path.join(self.dir, "produce.log"), "a"), env=self.env)
+
+    def publish(self, count, data_bytes):
+        """Publishes `count` events ahead (NDJSON through hookstream-produce); returns when acked."""
+        line = event_line(data_bytes)
+        p = self.producer(subprocess.PIPE)
+        chunk = (line * 1000).encode()
+        for _ in range(count // 1000):
+            p.stdin.write(chunk)
+        p.stdin.write((line * (count % 1000)).encode())
+        p.stdin.close()
+        if p.wait() != 0:
+            raise RuntimeError(f"hookstream-produce failed; see {self.dir}/produce.log")
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+    def cleanup(self, keep):
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def event_line(data_bytes):
+    # data = {"pad": "xxx…"}; the event JSON (id, type, time, tenant…) adds ~200 bytes to data.
+    return json.dumps({"tenant": "bench", "type": EVENT_TYPE, "data": {"pad": "x" * max(0, data_bytes - 10)}}) + "\n"
+
+
+def sink_stats(sink):
+    return http_json(sink.port, "GET", "/stats")[1]
+
+
+def total(sinks, key):
+    return sum(sink_stats(s)[key] for s in sinks)
+
+
+def ok_deliveries(stats):
+    return sum(n for code, n in stats["statuses"].items() if code.startswith("2"))
+
+
+class Measure:
+    """Dispatcher CPU seconds and peak RSS over a scenario."""
+
+    def __init__(self, dispatchers):
+        self.ds = dispatchers
+        self.cpu0 = sum(cpu_seconds(d.pid) for d in dispatchers)
+
+    def done(self, deliveries):
+        cpu = sum(cpu_seconds(d.pid) for d in self.ds) - self.cpu0
+        return {"cpu_s_per_1k": round(cpu / max(deliveries, 1) * 1000, 4),
+                "peak_rss_mib": round(max(peak_rss_mib(d.pid) for d in self.ds), 1)}
+
+
+def wait_delivered(sinks, expected, timeout, what):
+    """Waits for `expected` 2xx deliveries; returns (first receipt, last receipt) in sink time."""
+    last_change, last = time.monotonic(), -1
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = [sink_stats(s) for s in sinks]
+        got = sum(ok_deliveries(st) for st in stats)
+        if got >= expected:
+            return stats
+        if got != last:
+            last, last_change = got, time.monotonic()
+        if time.monotonic() > deadline or time.monotonic() - last_change > 60:
+            raise RuntimeError(f"{what}: {got} of {expected} delivered")
+        time.sleep(0.05)
+
+
+def rate_from_stats(stats, deliveries):
+    first = min(st["first_ok_at_ms"] for st in stats if st["first_ok_at_ms"])
+    last = max(st["last_ok_at_ms"] for st in stats)
+    return deliveries / max((last - first) / 1000.0, 1e-3)
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+def scenario_throughput(args, stack):
+    n = args.events
+    sink = stack.sink("sink")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
+    stack.publish(n, 1024)
+    d = stack.dispatcher()
+    m = Measure([d])
+    stats = wait_delivered([sink], n, args.timeout, "throughput")
+    r = {"deliveries_per_s": round(rate_from_stats(stats, n)), "delivered": ok_deliveries(stats[0]), "expected": n}
+    r.update(m.done(n))
+    return r, sink
+
+
+def scenario_fanout(args, stack):
+    endpoints, n = args.endpoints, args.fanout_events
+    sink = stack.sink("sink")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/e{i}" for i in range(endpoints)])
+    d = stack.dispatcher()
+    m = Measure([d])
+    stack.publish(n, 1024)
+    stats = wait_delivered([sink], n * endpoints, args.timeout, "fan-out")
+    r = {"deliveries_per_s": round(rate_from_stats(stats, n * endpoints)), "delivered": ok_deliveries(stats[0]),
+         "expected": n * endpoints}
+    r.update(m.done(n * endpoints))
+    return r, sink
+
+
+def paced_publish(stack, rate, seconds, data_bytes):
+    """Feeds hookstream-produce `rate` events/s for `seconds` (in 10 ms steps)."""
+    line = event_line(data_bytes).encode()
+    p = stack.producer(subprocess.PIPE)
+    start, sent, total_n = time.monotonic(), 0, int(rate * seconds)
+    while sent < total_n:
+        due = min(total_n, int((time.monotonic() - start) * rate) + 1)
+        if due > sent:
+            p.stdin.write(line * (due - sent))
+            p.stdin.flush()
+            sent = due
+        time.sleep(0.005)
+    p.stdin.close()
+    if p.wait() != 0:
+        raise RuntimeError("hookstream-produce failed")
+    return total_n
+
+
+def warm_up(stack, sinks, per_event):
+    """A few events first, so connection set-up and the first fetches are not measured."""
+    stack.publish(20, 1024)
+    wait_delivered(sinks, 20 * per_event, 60, "warm-up")
+    for s in sinks:
+        http_json(s.port, "POST", "/stats/reset")
+
+
+def scenario_latency(args, stack):
+    sink = stack.sink("sink")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
+    d = stack.dispatcher()
+    warm_up(stack, [sink], 1)
+    m = Measure([d])
+    n = paced_publish(stack, args.rate, args.seconds, 1024)
+    stats = wait_delivered([sink], n, args.timeout, "latency")[0]
+    lat = stats["latency_ms"]
+    r = {"p50_ms": lat["p50"], "p95_ms": lat["p95"], "p99_ms": lat["p99"], "delivered": ok_deliveries(stats),
+         "expected": n}
+    r.update(m.done(n))
+    return r, sink
+
+
+def scenario_isolation(args, stack):
+    healthy = stack.sink("healthy")
+    sick = stack.sink("sick", "--hang")
+    stack.create_webhooks([f"http://127.0.0.1:{healthy.port}/h{i}" for i in range(10)] +
+                          [f"http://127.0.0.1:{sick.port}/never"])
+    d = stack.dispatcher(env={"HOOKSTREAM_DELIVERY_TIMEOUT": "2s"})
+    warm_up(stack, [healthy], 10)
+    m = Measure([d])
+    n = paced_publish(stack, args.rate // 10, args.seconds, 1024)
+    stats = wait_delivered([healthy], n * 10, args.timeout, "isolation")[0]
+    lat = stats["latency_ms"]
+    r = {"healthy_p50_ms": lat["p50"], "healthy_p99_ms": lat["p99"], "delivered": ok_deliveries(stats),
+         "expected": n * 10}
+    r.update(m.done(n * 10))
+    return r, healthy
+
+
+def scenario_failures(args, stack):
+    n = args.failure_events
+    sink = stack.sink("sink", "--fail-percent", "30")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
+    d = stack.dispatcher()
+    m = Measure([d])
+    stack.publish(n, 1024)
+    stats = wait_delivered([sink], n, args.timeout, "failures")[0]
+    # Every event must have a 2xx (30% fail per attempt; 10 attempts make a loss ~6e-6 per event).
+    r = {"delivered_unique": stats["unique_ok"], "expected": n, "lost": n - stats["unique_ok"],
+         "attempts": stats["deliveries"], "failed_attempts": stats["deliveries"] - ok_deliveries(stats)}
+    r.update(m.done(stats["deliveries"]))
+    return r, sink
+
+
+SCENARIOS = {
+    "throughput": (scenario_throughput, {}),
+    "fanout": (scenario_fanout, {}),
+    "latency": (scenario_latency, {}),
+    "isolation": (scenario_isolation, {}),
+    "failures": (scenario_failures, {"HOOKSTREAM_RETRY_SCHEDULE": "5ms,10ms,20ms,50ms,100ms,200ms,500ms,1s,1s"}),
+}
+
+
+def wrk_ceiling(args, bin_dir, workdir, body_bytes):
+    """wrk POSTing a body of the events' size to hookstream-sink: the receiver's ceiling."""
+    if not shutil.which("wrk"):
+        return None
+    stack = Stack(bin_dir, workdir)
+    try:
+        sink = stack.sink("sink")
+        script = os.path.join(stack.dir, "post.lua")
+        with open(script, "w") as f:
+            body = json.dumps({"type": EVENT_TYPE, "data": {"pad": "x" * body_bytes}})
+            f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
+                    f"wrk.body = {json.dumps(body)}\n")
+        out = subprocess.run(["wrk", "-t1", "-c64", f"-d{args.wrk_seconds}s", "-s", script,
+                              f"http://127.0.0.1:{sink.port}/hook"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Requests/sec:"):
+                return float(line.split()[1])
+        return None
+    finally:
+        stack.stop()
+        stack.cleanup(args.keep)
+
+
+def summarize(values):
+    nums = [v for v in values if isinstance(v, (int, float))]
+    if not nums:
+        return values[0] if values else None
+    return {"median": statistics.median(nums), "min": min(nums), "max": max(nums)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True, help="directory of the hookstream binaries")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: checks completion, not speed")
+    ap.add_argument("--out", default=None, help="JSON results file")
+    ap.add_argument("--keep", action="store_true", help="keep each stack's logs")
+    args = ap.parse_args()
+    args.events, args.endpoints, args.fanout_events = 200_000, 1000, 200
+    args.rate, args.seconds, args.failure_events = 2000, 30, 20_000
+    args.timeout, args.wrk_seconds = 600, 10
+    if args.smoke:
+        args.events, args.endpoints, args.fanout_events = 2000, 20, 20
+        args.rate, args.seconds, args.failure_events = 200, 3, 500
+        args.timeout, args.wrk_seconds, args.repeat = 120, 2, 1
+
+    workdir = tempfile.mkdtemp(prefix="hookstream-bench-")
+    results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+                           "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                                        if l.startswith("model name")), "?")},
+               "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": args.smoke, "scenarios": {}}
+    ceilings = []
+    failed = False
+    for name in args.scenarios.split(","):
+        fn, env = SCENARIOS[name]
+        runs = []
+        for i in range(args.repeat):
+            log(f"{name} run {i + 1}/{args.repeat}")
+            stack = Stack(args.bin, workdir, env=env)
+            try:
+                stack.start()
+                r, _ = fn(args, stack)
+                runs.append(r)
+                log(f"{name}: {r}")
+            except Exception as e:  # report and go on with the other scenarios
+                failed = True
+                log(f"{name} FAILED: {e} (logs in {stack.dir})")
+                args.keep = True
+            finally:
+                stack.stop()
+                stack.cleanup(args.keep)
+        if name in ("throughput", "fanout") and runs:
+            c = wrk_ceiling(args, args.bin, workdir, 1024)
+            if c:
+                ceilings.append(c)
+        results["scenarios"][name] = {
+            "runs": runs,
+            "summary": {k: summarize([r[k] for r in runs]) for k in (runs[0] if runs else {})},
+        }
+    if ceilings:
+        results["wrk_ceiling_per_s"] = summarize(ceilings)
+        for name in ("throughput", "fanout"):
+            s = results["scenarios"].get(name, {}).get("summary", {})
+            if "deliveries_per_s" in s:
+                s["ratio_to_wrk"] = round(s["deliveries_per_s"]["median"] / statistics.median(ceilings), 3)
+    print_table(results)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
+        log(f"results in {args.out}")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    lost = results["scenarios"].get("failures", {}).get("summary", {}).get("lost")
+    if failed or (isinstance(lost, dict) and lost["max"] > 0):
+        sys.exit(1)
+
+
+def fmt(v):
+    if isinstance(v, dict) and "median" in v:
+        return f"{v['median']:g} ({v['min']:g}–{v['max']:g})"
+    return str(v)
+
+
+def print_table(results):
+    print(f"\nhookstream bench — {results['date']} — {results['machine']['cpus']} CPUs, {results['machine']['cpu']}")
+    if "wrk_ceiling_per_s" in results:
+        print(f"wrk ceiling (same receiver, 1 KiB POSTs): {fmt(results['wrk_ceiling_per_s'])} req/s")
+    print("| scenario | metric | median (min–max) |\n|---|---|---|")
+    for name, s in results["scenarios"].items():
+        for k, v in s["summary"].items():
+            print(f"| {name} | {k} | {fmt(v)} |")
+
+
+if __name__ == "__main__":
+    main()
