@@ -209,12 +209,17 @@ asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(const Att
 }
 
 asio::awaitable<Result<void, StoreError>> DeliveryLog::keep_event(const Event& e) {
-  auto r = co_await redis_.command(cmd("HSET", event_key(e.tenant, e.id), "type", e.type, "source",
-                                       e.source, "time", ms_text(e.time), "data", e.data));
+  // One round trip: the event and its expiry, pipelined.
+  const auto key = event_key(e.tenant, e.id);
+  std::vector<std::vector<std::string>> cmds = {
+      cmd("HSET", key, "type", e.type, "source", e.source, "time", ms_text(e.time), "data", e.data),
+      cmd("PEXPIRE", key, std::to_string(limits_.retention.count()))};
+  auto r = co_await redis_.pipeline(std::move(cmds));
   if (!r) co_return fail(unavailable(r.error()));
-  auto x = co_await redis_.command(
-      cmd("PEXPIRE", event_key(e.tenant, e.id), std::to_string(limits_.retention.count())));
-  if (!x) co_return fail(unavailable(x.error()));
+  for (const auto& reply : *r)
+    if (reply.is_error())
+      co_return fail(StoreError{StoreErrc::unavailable, "redis refused to keep the event: " +
+                                                            std::string(reply.as_string())});
   co_return Result<void, StoreError>{};
 }
 
