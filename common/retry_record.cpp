@@ -19,7 +19,10 @@ kafka::Record make_retry_record(const kafka::Record& event_record, const RetryIn
                                 std::string topic) {
   kafka::Record r;
   r.topic = std::move(topic);
-  r.key = info.webhook_id;
+  // Keyed by (event, webhook), not by webhook: one failing endpoint's retries then spread over
+  // every partition of the tier instead of filling one (the embedded cluster keeps only 5 MiB per
+  // partition). Each partition still comes due in order: one tier has one delay.
+  r.key = event_record.key.value_or("") + "/" + info.webhook_id;
   r.value = event_record.value;
   for (const auto& h : event_record.headers)
     if (!h.name.starts_with("hs_")) r.headers.push_back(h);

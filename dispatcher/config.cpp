@@ -35,6 +35,8 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
     r.problem("HOOKSTREAM_ENDPOINT_STALL_AFTER", "must be at least 10ms");
   cfg.max_pending_records =
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_PENDING_RECORDS", 2000, 1, 1'000'000));
+  cfg.max_pending_deliveries = static_cast<std::size_t>(
+      r.integer("HOOKSTREAM_MAX_PENDING_DELIVERIES", 50'000, 1, 10'000'000));
   cfg.delivery_log.pause_after_failures =
       r.integer("HOOKSTREAM_PAUSE_AFTER_FAILURES", 10, 1, 1'000'000);
   cfg.delivery_log.max_per_webhook = static_cast<std::size_t>(

@@ -24,7 +24,8 @@ struct DispatcherConfig {
   // untried, so a slow endpoint cannot hold the consumer back.
   std::size_t max_queued_per_endpoint = 64;
   Millis endpoint_stall_after{1000};
-  std::size_t max_pending_records = 2000;  // records read and not yet finished
+  std::size_t max_pending_records = 2000;       // records read and not yet finished
+  std::size_t max_pending_deliveries = 50'000;  // deliveries of those records started, unfinished
   store::DeliveryLogLimits delivery_log;
   Millis subscription_refresh{200};
   Millis shutdown_grace{20'000};

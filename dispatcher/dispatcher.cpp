@@ -1,5 +1,6 @@
 #include "dispatcher/dispatcher.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include "common/cloudevents.hpp"
@@ -42,14 +43,14 @@ struct Dispatcher::RetryQueue {
   std::shared_ptr<asio::steady_timer> timer;
 };
 
-// Per endpoint: its attempt slots, and when it last made progress (an attempt finished, or one
-// started while none was running). An endpoint whose slots are all taken and that made no progress
-// for HOOKSTREAM_ENDPOINT_STALL_AFTER is stalled (slow or dead); a healthy busy endpoint is not.
+// Per endpoint: its attempt slots and when each attempt under way started. An endpoint whose slots
+// are all taken and whose attempts under way all started more than HOOKSTREAM_ENDPOINT_STALL_AFTER
+// ago is stalled (slow or dead). A busy endpoint that answers is not, however long its deliveries
+// wait for a slot, nor is one whose deliveries wait for a global slot.
 struct Dispatcher::EndpointGate {
   explicit EndpointGate(asio::any_io_executor ex, std::size_t n) : slots(std::move(ex), n) {}
   AsyncSemaphore slots;
-  std::size_t running = 0;
-  Clock::time_point last_progress = Clock::now();
+  std::vector<Clock::time_point> started;  // attempts under way (at most the slot count)
 };
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& config,
@@ -63,6 +64,7 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& c
       on_abandon_(std::move(on_abandon)),
       schedule_(config.retry_schedule),
       global_slots_(executor, config.max_in_flight),
+      pending_deliveries_(executor, config.max_pending_deliveries),
       sweep_timer_(executor) {
   spawn(sweep_stalled_endpoints(), "stalled-endpoint sweep");
 }
@@ -97,6 +99,7 @@ void Dispatcher::handle(kafka::Record record) {
 void Dispatcher::stop() {
   stopping_ = true;
   sweep_timer_.cancel();
+  pending_deliveries_.evict_waiters(0);
   for (auto& [tp, q] : retry_queues_) {
     for (const auto& r : q->records) on_abandon_(tp, r->offset);
     q->dropped = true;
@@ -163,8 +166,22 @@ asio::awaitable<void> Dispatcher::process_event(std::shared_ptr<const kafka::Rec
   auto payload = std::make_shared<const std::string>(webhook_payload(*event));
   ctx->remaining = targets.size();
   const auto now = deps_.clock.now();
-  for (const auto* w : targets)
-    spawn(deliver(DeliveryTask{ctx, record, event, payload, w->id, 1, now}), "delivery");
+  for (const auto* w : targets) {
+    // Fan-out is bounded too (HOOKSTREAM_MAX_PENDING_DELIVERIES): a record waits here, unfinished,
+    // and the consumer's pending-record bound pauses reading behind it.
+    const bool granted = co_await pending_deliveries_.acquire();
+    if (!granted) co_return;  // stopping: handed back, the record stays uncommitted
+    if (stopping_) {
+      pending_deliveries_.release();
+      co_return;  // handed back: the record stays uncommitted
+    }
+    spawn(deliver_counted(DeliveryTask{ctx, record, event, payload, w->id, 1, now}), "delivery");
+  }
+}
+
+asio::awaitable<void> Dispatcher::deliver_counted(DeliveryTask task) {
+  co_await deliver(std::move(task));
+  pending_deliveries_.release();
 }
 
 asio::awaitable<void> Dispatcher::drain_retry_queue(kafka::TopicPartition tp,
@@ -257,22 +274,23 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
     if (co_await schedule_retry(task, task.attempt, schedule_.delays().front())) finish(task.ctx);
     co_return;
   }
-  if (gate->running++ == 0) gate->last_progress = Clock::now();
   co_await global_slots_.acquire();
+  const auto started = Clock::now();
+  gate->started.push_back(started);
   ++in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
   co_await attempt(task, *webhook);
   --in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
   global_slots_.release();
-  --gate->running;
-  gate->last_progress = Clock::now();
+  std::erase(gate->started, started);
   gate->slots.release();
 }
 
 bool Dispatcher::stalled(const EndpointGate& gate) const {
-  return gate.slots.available() == 0 &&
-         Clock::now() - gate.last_progress >= config_.endpoint_stall_after;
+  if (gate.slots.available() != 0 || gate.started.empty()) return false;
+  const auto newest = *std::max_element(gate.started.begin(), gate.started.end());
+  return Clock::now() - newest >= config_.endpoint_stall_after;
 }
 
 asio::awaitable<void> Dispatcher::sweep_stalled_endpoints() {
@@ -286,7 +304,7 @@ asio::awaitable<void> Dispatcher::sweep_stalled_endpoints() {
       auto& gate = *it->second;
       if (stalled(gate)) gate.slots.evict_waiters(config_.max_queued_per_endpoint);
       // Idle gates are forgotten (a deleted webhook's gate would otherwise stay forever).
-      if (gate.running == 0 && gate.slots.waiting() == 0 && it->second.use_count() == 1)
+      if (gate.started.empty() && gate.slots.waiting() == 0 && it->second.use_count() == 1)
         it = gates_.erase(it);
       else
         ++it;

@@ -63,6 +63,7 @@ class Dispatcher {
   asio::awaitable<void> drain_retry_queue(kafka::TopicPartition tp, std::shared_ptr<RetryQueue> q);
   asio::awaitable<void> process_retry(std::shared_ptr<const kafka::Record> record);
   asio::awaitable<void> deliver(DeliveryTask task);
+  asio::awaitable<void> deliver_counted(DeliveryTask task);  // deliver, then free a pending unit
   asio::awaitable<void> attempt(DeliveryTask& task, const store::Webhook& webhook);
   asio::awaitable<bool> schedule_retry(const DeliveryTask& task, int attempt, Millis delay);
   asio::awaitable<void> record_not_attempted(const DeliveryTask& task,
@@ -82,6 +83,7 @@ class Dispatcher {
   RecordAbandoned on_abandon_;
   RetrySchedule schedule_;
   AsyncSemaphore global_slots_;
+  AsyncSemaphore pending_deliveries_;  // first deliveries of events spawned and not finished
   std::map<std::string, std::shared_ptr<EndpointGate>, std::less<>> gates_;
   std::map<kafka::TopicPartition, std::shared_ptr<RetryQueue>> retry_queues_;
   std::size_t in_flight_ = 0;

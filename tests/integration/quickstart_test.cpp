@@ -61,14 +61,9 @@ bool alive(pid_t pid) {
 }
 
 bool port_free(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
+  const int fd = bind_loopback(port);
+  if (fd >= 0) ::close(fd);
+  return fd >= 0;
 }
 
 class Quickstart : public ::testing::Test {
@@ -185,12 +180,8 @@ TEST_F(Quickstart, BannerCommandsDeliverAVerifiedEventAndRestartKeepsState) {
 
 TEST_F(Quickstart, PortInUseIsNamedWithTheVariableToChange) {
   // Hold the API port; the script must refuse before starting anything.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(api_port_);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = bind_loopback(api_port_);
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(::listen(fd, 1), 0);
   ProcessOptions options;
   options.env = {

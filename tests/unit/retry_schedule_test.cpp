@@ -46,7 +46,7 @@ TEST(RetrySchedule, RetryRecordRoundTrip) {
   const RetryInfo info{"wh_1", 3, TimePoint{Millis{1'000'000}}, TimePoint{Millis{900'000}}};
   const auto r = make_retry_record(event, info, "p.retry.5s");
   EXPECT_EQ(r.topic, "p.retry.5s");
-  EXPECT_EQ(r.key, "wh_1");
+  EXPECT_EQ(r.key, "evt_1/wh_1");
   EXPECT_EQ(r.value, "{}");
   EXPECT_EQ(*r.header("ce_id"), "evt_1");
   const auto back = read_retry_info(r);
