@@ -456,7 +456,7 @@ def main():
             if "deliveries_per_s" in s:
                 s["ratio_to_wrk"] = round(s["deliveries_per_s"]["median"] / statistics.median(ceilings), 3)
     print_table(results)
-    if args.out:
+    if args.out and not args.smoke:  # a smoke run never replaces the recorded figures
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)
         log(f"results in {args.out}")
