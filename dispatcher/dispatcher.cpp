@@ -258,9 +258,9 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
     finish(task.ctx);
     co_return;
   }
-  auto& gate = gates_[webhook->id];
-  if (!gate) gate = std::make_shared<EndpointGate>(executor_, config_.max_in_flight_per_endpoint);
-  auto keep_gate = gate;
+  auto& entry = gates_[webhook->id];
+  if (!entry) entry = std::make_shared<EndpointGate>(executor_, config_.max_in_flight_per_endpoint);
+  const auto gate = entry;  // held while this delivery waits or runs, so the sweep keeps it
   // A busy healthy endpoint queues here (the consumer's pending-record bound is the backpressure);
   // a stalled one keeps at most HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT waiting and parks the rest in
   // the first retry tier, untried, so it never holds up other endpoints.

@@ -13,7 +13,7 @@ void SinkStats::record_delivery(std::string_view path, std::string_view webhook_
     pair_.assign(path);
     pair_ += '\n';
     pair_ += webhook_id;
-    if (!ok_pairs_.contains(pair_)) ok_pairs_.insert(pair_);
+    ok_pairs_.insert(pair_);
   }
   if (!webhook_id.empty() && !ids_.contains(webhook_id)) ids_.emplace(webhook_id);
   switch (signature) {

@@ -70,7 +70,8 @@ class Quickstart : public ::testing::Test {
  protected:
   Quickstart() : redis_port_(free_port()), api_port_(free_port()), sink_port_(free_port()) {}
 
-  std::unique_ptr<Process> start_stack() {
+  // ./scripts/run on the temp data dir and this test's ports, with the prebuilt binaries.
+  ProcessOptions stack_options() const {
     ProcessOptions options;
     options.env = {
         {"HOOKSTREAM_HOME", home_.path().string()},
@@ -82,9 +83,15 @@ class Quickstart : public ::testing::Test {
         {"HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS", "3000"},
         {"HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS", "500"}};
     options.unset_env = {"HOOKSTREAM_KAFKA_BROKERS", "HOOKSTREAM_DISPATCHERS"};
-    auto stack = std::make_unique<Process>(
-        std::vector<std::string>{"bash", std::string(HOOKSTREAM_SOURCE_DIR) + "/scripts/run"},
-        options);
+    return options;
+  }
+
+  static std::vector<std::string> run_script() {
+    return {"bash", std::string(HOOKSTREAM_SOURCE_DIR) + "/scripts/run"};
+  }
+
+  std::unique_ptr<Process> start_stack() {
+    auto stack = std::make_unique<Process>(run_script(), stack_options());
     const auto ready = stack->wait_for_output("Ctrl-C stops everything", 120s);
     EXPECT_TRUE(ready) << stack->output();
     return stack;
@@ -183,15 +190,7 @@ TEST_F(Quickstart, PortInUseIsNamedWithTheVariableToChange) {
   const int fd = bind_loopback(api_port_);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::listen(fd, 1), 0);
-  ProcessOptions options;
-  options.env = {
-      {"HOOKSTREAM_HOME", home_.path().string()},
-      {"HOOKSTREAM_BIN_DIR", std::string(HOOKSTREAM_BIN_DIR)},
-      {"HOOKSTREAM_API_LISTEN", "127.0.0.1:" + std::to_string(api_port_)},
-      {"HOOKSTREAM_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis_port_) + "/0"},
-      {"HOOKSTREAM_SINK_LISTEN", "127.0.0.1:" + std::to_string(sink_port_)}};
-  const auto r =
-      run_command({"bash", std::string(HOOKSTREAM_SOURCE_DIR) + "/scripts/run"}, {}, 30s, options);
+  const auto r = run_command(run_script(), {}, 30s, stack_options());
   ::close(fd);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("port " + std::to_string(api_port_) + " is in use"), std::string::npos)
