@@ -7,217 +7,18 @@ dispatcher(s), sink(s)), runs, and is repeated; figures are medians with min/max
 signing stay on, as in production. Run through ./bench/run (which builds first).
 """
 import argparse
-import contextlib
-import http.client
 import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-EVENT_TYPE = "submission.completed"
-
-
-def log(msg):
-    print(f"==> {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(what, cond, timeout, proc=None, logfile=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what}: process exited ({proc.returncode}); see {logfile}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: not done after {timeout} s" + (f"; see {logfile}" if logfile else ""))
-        time.sleep(0.05)
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def peak_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def http_json(port, method, path, body=None, headers=None, timeout=10):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        h = {"content-type": "application/json"} if data else {}
-        h.update(headers or {})
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        text = r.read()
-        return r.status, (json.loads(text) if text else None)
-    finally:
-        conn.close()
-
-
-class Stack:
-    """One fresh set of processes in a temp dir; stopped (and checked) on exit."""
-
-    def __init__(self, bin_dir, workdir, env=None, events_partitions=128):
-        self.bin = bin_dir
-        self.dir = tempfile.mkdtemp(prefix="stack-", dir=workdir)
-        self.procs = []
-        self.redis_port = free_port()
-        self.api_port = free_port()
-        self.env = dict(os.environ)
-        self.env.update({
-            "HOOKSTREAM_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-            "HOOKSTREAM_API_LISTEN": f"127.0.0.1:{self.api_port}",
-            "HOOKSTREAM_ALLOW_HTTP": "true",
-            "HOOKSTREAM_ALLOW_PRIVATE_TARGETS": "true",
-            "HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT": "100000",
-            "HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS": "6000",
-            "HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS": "500",
-        })
-        self.env.update(env or {})
-        self.events_partitions = events_partitions
-        self.key = None
-
-    def spawn(self, name, argv, env=None):
-        logfile = os.path.join(self.dir, f"{name}.log")
-        out = open(logfile, "w")
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env or self.env,
-                             start_new_session=True)
-        p.name, p.logfile = name, logfile
-        self.procs.append(p)
-        return p
-
-    def start(self):
-        redis = self.spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                                     "--dir", self.dir, "--appendonly", "yes", "--save", ""])
-        wait_until("redis", lambda: subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
-                                                   capture_output=True).returncode == 0, 20, redis, redis.logfile)
-        boot = os.path.join(self.dir, "kafka.bootstrap")
-        # Retry tiers get 32 partitions too: the embedded cluster drops a partition's oldest data
-        # beyond 5 MiB, and a burst of failures fills 4 partitions of one tier quickly.
-        kafka = self.spawn("kafka", [f"{self.bin}/hookstream-kafka-dev", "--events-partitions",
-                                     str(self.events_partitions), "--partitions", "32", "--bootstrap-file", boot])
-        wait_until("kafka", lambda: os.path.exists(boot) and os.path.getsize(boot) > 0, 20, kafka, kafka.logfile)
-        with open(boot) as f:
-            self.env["HOOKSTREAM_KAFKA_BROKERS"] = f.read().strip()
-        api = self.spawn("api", [f"{self.bin}/hookstream-api"])
-        wait_until("api", lambda: self._ready(), 30, api, api.logfile)
-        created = subprocess.run([f"{self.bin}/hookstream-api", "keys", "create", "--tenant", "bench", "--scopes",
-                                  "webhooks:read,webhooks:write,events:write", "--rate-limit", "1000000"],
-                                 capture_output=True, text=True, env=self.env, check=True)
-        self.key = created.stdout.strip()
-        return self
-
-    def _ready(self):
-        try:
-            return http_json(self.api_port, "GET", "/readyz")[0] == 200
-        except OSError:
-            return False
-
-    def sink(self, name, *flags):
-        port = free_port()
-        p = self.spawn(name, [f"{self.bin}/hookstream-sink", "--listen", f"127.0.0.1:{port}", "--quiet", *flags])
-        wait_until(name, lambda: self._sink_up(port), 20, p, p.logfile)
-        p.port = port
-        return p
-
-    @staticmethod
-    def _sink_up(port):
-        try:
-            return http_json(port, "GET", "/healthz")[0] == 200
-        except OSError:
-            return False
-
-    def create_webhooks(self, urls):
-        conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=10)
-        ids = []
-        for url in urls:
-            conn.request("POST", "/v1/webhooks", body=json.dumps({"url": url, "events": [EVENT_TYPE]}),
-                         headers={"authorization": f"Bearer {self.key}", "content-type": "application/json"})
-            r = conn.getresponse()
-            body = json.loads(r.read())
-            if r.status != 201:
-                raise RuntimeError(f"create webhook {url}: {r.status} {body}")
-            ids.append(body["data"]["webhook"]["id"])
-        conn.close()
-        return ids
-
-    def dispatcher(self, index=1, env=None):
-        e = dict(self.env)
-        e["HOOKSTREAM_INSTANCE_ID"] = f"bench-{index}"
-        e.update(env or {})
-        p = self.spawn(f"dispatcher-{index}", [f"{self.bin}/hookstream-dispatcher"], env=e)
-        wait_until(f"dispatcher-{index} joins", lambda: "partitions assigned" in open(p.logfile).read(), 60, p,
-                   p.logfile)
-        return p
-
-    def producer(self, stdin):
-        return subprocess.Popen([f"{self.bin}/hookstream-produce"], stdin=stdin, stdout=subprocess.DEVNULL,
-                                stderr=open(os.path.join(self.dir, "produce.log"), "a"), env=self.env)
-
-    def publish(self, count, data_bytes):
-        """Publishes `count` events ahead (NDJSON through hookstream-produce); returns when acked."""
-        line = event_line(data_bytes)
-        p = self.producer(subprocess.PIPE)
-        chunk = (line * 1000).encode()
-        for _ in range(count // 1000):
-            p.stdin.write(chunk)
-        p.stdin.write((line * (count % 1000)).encode())
-        p.stdin.close()
-        if p.wait() != 0:
-            raise RuntimeError(f"hookstream-produce failed; see {self.dir}/produce.log")
-
-    def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-
-    def cleanup(self, keep):
-        if not keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def event_line(data_bytes):
-    # data = {"pad": "xxx…"}; the event JSON (id, type, time, tenant…) adds ~200 bytes to data.
-    return json.dumps({"tenant": "bench", "type": EVENT_TYPE, "data": {"pad": "x" * max(0, data_bytes - 10)}}) + "\n"
-
-
-def sink_stats(sink):
-    return http_json(sink.port, "GET", "/stats")[1]
-
-
-def total(sinks, key):
-    return sum(sink_stats(s)[key] for s in sinks)
-
-
-def ok_deliveries(stats):
-    return sum(n for code, n in stats["statuses"].items() if code.startswith("2"))
+from stack import (EVENT_TYPE, Stack, cpu_seconds, event_line, http_json, log, ok_deliveries, peak_rss_mib,
+                   sink_stats, wait_delivered)
 
 
 class Measure:
@@ -231,22 +32,6 @@ class Measure:
         cpu = sum(cpu_seconds(d.pid) for d in self.ds) - self.cpu0
         return {"cpu_s_per_1k": round(cpu / max(deliveries, 1) * 1000, 4),
                 "peak_rss_mib": round(max(peak_rss_mib(d.pid) for d in self.ds), 1)}
-
-
-def wait_delivered(sinks, expected, timeout, what):
-    """Waits for `expected` 2xx deliveries; returns (first receipt, last receipt) in sink time."""
-    last_change, last = time.monotonic(), -1
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = [sink_stats(s) for s in sinks]
-        got = sum(ok_deliveries(st) for st in stats)
-        if got >= expected:
-            return stats
-        if got != last:
-            last, last_change = got, time.monotonic()
-        if time.monotonic() > deadline or time.monotonic() - last_change > 60:
-            raise RuntimeError(f"{what}: {got} of {expected} delivered")
-        time.sleep(0.05)
 
 
 def rate_from_stats(stats, deliveries):
