@@ -3,6 +3,7 @@ embedded Kafka cluster (hookstream-kafka-dev), hookstream-sink as the receiver.
 
 Shared by bench/bench.py and tests/chaos/chaos.py, so both start the stack the same way.
 """
+import base64
 import http.client
 import json
 import os
@@ -72,7 +73,7 @@ def http_json(port, method, path, body=None, headers=None, timeout=10):
 class Stack:
     """One fresh set of processes in a temp dir; stopped (and checked) on exit."""
 
-    def __init__(self, bin_dir, workdir, env=None, events_partitions=128):
+    def __init__(self, bin_dir, workdir, env=None, events_partitions=128, partitions=32, kafka_control=False):
         self.bin = bin_dir
         self.dir = tempfile.mkdtemp(prefix="stack-", dir=workdir)
         self.procs = []
@@ -88,39 +89,80 @@ class Stack:
             "HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS": "6000",
             "HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS": "500",
         })
+        # A fresh keyring for secrets at rest, unless the caller's environment brings one.
+        self.env.setdefault("HOOKSTREAM_SECRET_KEYS",
+                            "bench:" + base64.b64encode(os.urandom(32)).decode())
         self.env.update(env or {})
         self.events_partitions = events_partitions
+        self.partitions = partitions
+        self.kafka_control = kafka_control  # fault commands on hookstream-kafka-dev's stdin
+        self.control_seq = 0
         self.key = None
+        self.redis = self.kafka = self.api_proc = None
 
-    def spawn(self, name, argv, env=None):
+    def spawn(self, name, argv, env=None, stdin=None):
         logfile = os.path.join(self.dir, f"{name}.log")
-        out = open(logfile, "w")
+        out = open(logfile, "a")
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env or self.env,
-                             start_new_session=True)
+                             start_new_session=True, stdin=stdin)
         p.name, p.logfile = name, logfile
         self.procs.append(p)
         return p
 
     def start(self):
-        redis = self.spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                                     "--dir", self.dir, "--appendonly", "yes", "--save", ""])
-        wait_until("redis", lambda: subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
-                                                   capture_output=True).returncode == 0, 20, redis, redis.logfile)
+        self.start_redis()
         boot = os.path.join(self.dir, "kafka.bootstrap")
         # Retry tiers get 32 partitions too: the embedded cluster drops a partition's oldest data
         # beyond 5 MiB, and a burst of failures fills 4 partitions of one tier quickly.
-        kafka = self.spawn("kafka", [f"{self.bin}/hookstream-kafka-dev", "--events-partitions",
-                                     str(self.events_partitions), "--partitions", "32", "--bootstrap-file", boot])
+        argv = [f"{self.bin}/hookstream-kafka-dev", "--events-partitions", str(self.events_partitions),
+                "--partitions", str(self.partitions), "--bootstrap-file", boot]
+        if self.kafka_control:
+            argv.append("--control-stdin")
+        kafka = self.kafka = self.spawn("kafka", argv, stdin=subprocess.PIPE if self.kafka_control else None)
         wait_until("kafka", lambda: os.path.exists(boot) and os.path.getsize(boot) > 0, 20, kafka, kafka.logfile)
         with open(boot) as f:
             self.env["HOOKSTREAM_KAFKA_BROKERS"] = f.read().strip()
-        api = self.spawn("api", [f"{self.bin}/hookstream-api"])
+        api = self.api_proc = self.spawn("api", [f"{self.bin}/hookstream-api"])
         wait_until("api", lambda: self._ready(), 30, api, api.logfile)
         created = subprocess.run([f"{self.bin}/hookstream-api", "keys", "create", "--tenant", "bench", "--scopes",
                                   "webhooks:read,webhooks:write,events:write", "--rate-limit", "1000000"],
                                  capture_output=True, text=True, env=self.env, check=True)
         self.key = created.stdout.strip()
         return self
+
+    def start_redis(self):
+        """Starts Redis (AOF on) on the stack's port; again after stop_redis(), with the same data."""
+        redis = self.redis = self.spawn("redis", [
+            "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", self.dir,
+            "--appendonly", "yes", "--save", ""])
+        wait_until("redis", lambda: self.redis_cli("ping") == "PONG", 20, redis, redis.logfile)
+        return redis
+
+    def stop_redis(self):
+        self.redis.send_signal(signal.SIGTERM)  # SHUTDOWN: the AOF is flushed first
+        self.redis.wait(30)
+        self.procs.remove(self.redis)
+
+    def redis_cli(self, *args):
+        r = subprocess.run(["redis-cli", "-p", str(self.redis_port), *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    def inject(self, command, timeout=10):
+        """Sends one fault command to hookstream-kafka-dev and waits for its answer."""
+        self.control_seq += 1
+        self.kafka.stdin.write(f"{command}\n".encode())
+        self.kafka.stdin.flush()
+        tag = f"control {self.control_seq} "
+
+        def answer():
+            with open(self.kafka.logfile) as f:
+                for line in f:
+                    if line.startswith(tag):
+                        return line.strip()
+            return None
+        line = wait_until(f"kafka-dev answers '{command}'", answer, timeout, self.kafka, self.kafka.logfile)
+        if not line.endswith(" ok"):
+            raise RuntimeError(f"fault command '{command}': {line}")
 
     def _ready(self):
         try:

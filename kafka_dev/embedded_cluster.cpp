@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 #include "common/kafka/conf.hpp"
 
@@ -44,6 +45,33 @@ Result<void> EmbeddedCluster::create_topic(const kafka::TopicSpec& topic) {
   if (const auto err = rd_kafka_mock_topic_create(cluster_.get(), topic.name.c_str(),
                                                   topic.partitions, replication))
     return fail(kafka::make_error(err, "create topic " + topic.name).to_error());
+  return {};
+}
+
+Result<void> EmbeddedCluster::apply(const FaultCommand& command) {
+  auto* mock = cluster_.get();
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  switch (command.kind) {
+    case FaultCommand::Kind::broker_down:
+      err = rd_kafka_mock_broker_set_down(mock, command.broker);
+      break;
+    case FaultCommand::Kind::broker_up:
+      err = rd_kafka_mock_broker_set_up(mock, command.broker);
+      break;
+    case FaultCommand::Kind::rtt:
+      err = rd_kafka_mock_broker_set_rtt(mock, command.broker, command.rtt_ms);
+      break;
+    case FaultCommand::Kind::errors: {
+      const std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(command.count),
+                                                    command.error);
+      rd_kafka_mock_push_request_errors_array(mock, command.api_key, errors.size(), errors.data());
+      break;
+    }
+    case FaultCommand::Kind::clear_errors:
+      rd_kafka_mock_clear_request_errors(mock, command.api_key);
+      break;
+  }
+  if (err) return fail(kafka::make_error(err, "inject fault").to_error());
   return {};
 }
 

@@ -14,6 +14,7 @@
 #include "common/kafka/handles.hpp"
 #include "common/kafka/topics.hpp"
 #include "common/result.hpp"
+#include "kafka_dev/fault_command.hpp"
 
 namespace hookstream::kafka_dev {
 
@@ -27,6 +28,9 @@ class EmbeddedCluster {
 
   // Replication factor min(brokers, 3). Creating an existing topic fails.
   Result<void> create_topic(const kafka::TopicSpec& topic);
+  // Applies one injected fault (see fault_command.hpp). The mock applies it on its own thread,
+  // before it serves the next request.
+  Result<void> apply(const FaultCommand& command);
   // "127.0.0.1:PORT[,127.0.0.1:PORT…]"
   const std::string& bootstraps() const { return bootstraps_; }
   int broker_count() const { return brokers_; }

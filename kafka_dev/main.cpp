@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   app.add_option("--topic", topic_args, "extra topic NAME:PARTITIONS (repeatable)");
   app.add_option("--bootstrap-file", bootstrap_file, "write the bootstrap list here once ready");
+  app.add_flag("--control-stdin", options.control_stdin,
+               "read fault-injection commands from stdin (broker down|up ID, rtt ID MS, errors "
+               "API COUNT ERROR, clear API); each is answered on stdout");
   CLI11_PARSE(app, argc, argv);
 
   for (const auto& t : topic_args) {

@@ -1,0 +1,690 @@
+#!/usr/bin/env python3
+"""hookstream fault suite: breaks a real stack on purpose and checks that nothing is lost.
+
+Every scenario starts a fresh stack (bench/stack.py: Redis with AOF, hookstream-kafka-dev, the API,
+dispatchers, hookstream-sink receivers), injects its faults while events flow, waits (with a
+deadline) until every (event, endpoint) pair is delivered, and prints a line per scenario:
+
+  published  (event, endpoint) pairs the pipeline accepted
+  delivered  distinct pairs a receiver answered 2xx (the sink's unique_ok)
+  duplicated 2xx deliveries beyond the first of their pair (at-least-once allows them)
+  lost       published - delivered: must be 0, or the suite fails
+
+The default sizes fit CI (see tests/CMakeLists.txt); --full (or HOOKSTREAM_CHAOS_FULL=1) runs the
+issue's figures. --seed (or HOOKSTREAM_CHAOS_SEED) replays the random kill moments.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bad_receiver import BadReceiver  # noqa: E402
+from stack import EVENT_TYPE, Stack, event_line, http_json, log, ok_deliveries, sink_stats, wait_until  # noqa: E402
+
+# Fast retries and no pausing, so a fault's failed attempts are retried within the run.
+FAST_RETRIES = {"HOOKSTREAM_RETRY_SCHEDULE": "50ms,100ms,200ms,500ms,1s,1s,2s,2s,2s",
+                "HOOKSTREAM_PAUSE_AFTER_FAILURES": "1000000"}
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise ScenarioFailed(message)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class RssSampler:
+    """Samples processes' RSS every 50 ms in the background; `peak` is the highest seen."""
+
+    def __init__(self, procs):
+        self.procs, self.peak, self._stop = list(procs), 0.0, threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for p in self.procs:
+                if p.poll() is None:
+                    self.peak = max(self.peak, rss_mib(p.pid))
+            self._stop.wait(0.05)
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        return self.peak
+
+
+def sink_counts(sinks):
+    stats = [sink_stats(s) for s in sinks]
+    unique = sum(st["unique_ok"] for st in stats)
+    ok = sum(ok_deliveries(st) for st in stats)
+    return unique, ok
+
+
+def await_all_delivered(sinks, pairs, timeout, what, stall=60):
+    """Waits until `pairs` distinct pairs are delivered, or nothing moved for `stall` s, or the
+    deadline passed; returns (unique, ok) either way (the caller reports what is missing)."""
+    deadline, last, last_change = time.monotonic() + timeout, -1, time.monotonic()
+    while True:
+        unique, ok = sink_counts(sinks)
+        if unique >= pairs:
+            return unique, ok
+        if unique != last:
+            last, last_change = unique, time.monotonic()
+        if time.monotonic() > deadline or time.monotonic() - last_change > stall:
+            log(f"{what}: {unique} of {pairs} pairs delivered when the wait ended")
+            return unique, ok
+        time.sleep(0.1)
+
+
+def result(published, unique, ok, **extra):
+    r = {"published": published, "delivered": unique, "duplicated": ok - unique, "lost": published - unique}
+    r.update(extra)
+    return r
+
+
+# --- publishing --------------------------------------------------------------------------------
+
+class ApiPublisher:
+    """POSTs events with caller-given ids over a few keep-alive connections, in the background.
+
+    An event is published once the API answers 202; a 503 (or a broken connection) is retried with
+    the same id, which the API's idempotency makes safe. 503s are counted with their times."""
+
+    def __init__(self, stack, count, prefix, threads=4, rate=None, data_bytes=100, event_type=EVENT_TYPE):
+        self.stack, self.count, self.prefix = stack, count, prefix
+        self.rate, self.threads_n = rate, threads
+        self.data = {"pad": "x" * data_bytes}
+        self.event_type = event_type
+        self.accepted = 0
+        self.unavailable = 0  # 503 answers
+        self.other = {}  # other statuses / errors: must stay empty
+        self.last_503_at = self.first_ok_after_503_at = None
+        self._lock = threading.Lock()
+        self._next = 0
+        self._start = time.monotonic()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        for t in self._threads:
+            t.start()
+
+    def _take(self):
+        with self._lock:
+            if self._next >= self.count:
+                return None
+            i = self._next
+            self._next += 1
+            return i
+
+    def _run(self):
+        conn = None
+        while True:
+            i = self._take()
+            if i is None:
+                break
+            if self.rate:  # paced: event i is due at i / rate seconds
+                delay = self._start + i / self.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            body = json.dumps({"id": f"evt_{self.prefix}{i:07d}", "type": self.event_type, "data": self.data})
+            while True:
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", self.stack.api_port, timeout=30)
+                    conn.request("POST", "/v1/events", body=body,
+                                 headers={"authorization": f"Bearer {self.stack.key}",
+                                          "content-type": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                    status = r.status
+                except (OSError, http.client.HTTPException) as e:
+                    status = type(e).__name__
+                    conn.close()
+                    conn = None
+                with self._lock:
+                    if status in (200, 202):
+                        self.accepted += 1
+                        if self.last_503_at and not self.first_ok_after_503_at:
+                            self.first_ok_after_503_at = time.monotonic()
+                        break
+                    if status == 503:
+                        self.unavailable += 1
+                        self.last_503_at = time.monotonic()
+                        self.first_ok_after_503_at = None
+                    else:
+                        self.other[str(status)] = self.other.get(str(status), 0) + 1
+                # A failed publish is retried after a short pause (the API or its dependency is down).
+                time.sleep(0.05)
+        if conn:
+            conn.close()
+
+    def done(self):
+        return not any(t.is_alive() for t in self._threads)
+
+    def progress(self):
+        return self.accepted
+
+    def join(self, timeout):
+        wait_until("publisher", self.done, timeout)
+
+
+def produce(stack, count, data_bytes=100, event_type=EVENT_TYPE):
+    """Publishes `count` events straight to Kafka through hookstream-produce (faster than the API)."""
+    line = event_line(data_bytes)
+    if event_type != EVENT_TYPE:
+        line = line.replace(EVENT_TYPE, event_type)
+    stack.publish_lines(line, count)
+
+
+def produce_in_background(stack, count, seconds, data_bytes=100):
+    """Feeds hookstream-produce evenly over `seconds` from a thread; returns the thread."""
+    def run():
+        p = stack.producer(__import__("subprocess").PIPE)
+        line = event_line(data_bytes).encode()
+        start, sent = time.monotonic(), 0
+        while sent < count:
+            due = min(count, int((time.monotonic() - start) / seconds * count) + 1)
+            if due > sent:
+                p.stdin.write(line * (due - sent))
+                p.stdin.flush()
+                sent = due
+            time.sleep(0.01)
+        p.stdin.close()
+        if p.wait() != 0:
+            raise RuntimeError("hookstream-produce failed")
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+# --- the stack, with restarts ------------------------------------------------------------------
+
+class ChaosStack(Stack):
+    def __init__(self, args, env=None, **kw):
+        e = dict(FAST_RETRIES)
+        e.update(env or {})
+        super().__init__(args.bin, args.workdir, env=e, **kw)
+        self.starts = {}
+
+    def start_dispatcher(self, index, env=None, wait=True):
+        """Starts dispatcher `index` (again, after a crash: same instance id, fresh log)."""
+        n = self.starts[index] = self.starts.get(index, 0) + 1
+        e = dict(self.env)
+        e["HOOKSTREAM_INSTANCE_ID"] = f"chaos-{index}"
+        e.update(env or {})
+        p = self.spawn(f"dispatcher-{index}.{n}", [f"{self.bin}/hookstream-dispatcher"], env=e)
+        if wait:
+            self.await_assigned(p)
+        return p
+
+    def await_assigned(self, p, timeout=60):
+        wait_until(f"{p.name} joins", lambda: "partitions assigned" in open(p.logfile).read(), timeout, p, p.logfile)
+
+    def publish_lines(self, line, count):
+        p = self.producer(__import__("subprocess").PIPE)
+        chunk = (line * 1000).encode()
+        for _ in range(count // 1000):
+            p.stdin.write(chunk)
+        p.stdin.write((line * (count % 1000)).encode())
+        p.stdin.close()
+        if p.wait() != 0:
+            raise RuntimeError(f"hookstream-produce failed; see {self.dir}/produce.log")
+
+    def api(self, method, path, body=None):
+        return http_json(self.api_port, method, path, body, headers={"authorization": f"Bearer {self.key}"})
+
+
+def owned_partitions(p):
+    """The partitions a dispatcher owns now, from its rebalance log lines (either protocol)."""
+    owned = set()
+    with open(p.logfile) as f:
+        for line in f:
+            if '"kafka partitions' not in line:
+                continue
+            j = json.loads(line)
+            parts = set(j.get("partitions", []))
+            if j["msg"] == "kafka partitions assigned":
+                owned = owned | parts if j.get("protocol") == "COOPERATIVE" else parts
+            else:  # revoked or lost
+                owned -= parts
+    return owned
+
+
+def await_shared_events(dispatchers, timeout=60):
+    """Waits until every dispatcher owns a fair share (>= 1/4 each for two) of the events topic's
+    partitions: replicas must share the event load, not just the partition count."""
+    def shares():
+        counts = [sum(1 for tp in owned_partitions(d) if tp.startswith("hookstream.events[")) for d in dispatchers]
+        return counts if sum(counts) and min(counts) * 2 * len(dispatchers) >= sum(counts) else None
+    try:
+        return wait_until("dispatchers share the events partitions", shares, timeout)
+    except RuntimeError:
+        counts = [sum(1 for tp in owned_partitions(d) if tp.startswith("hookstream.events[")) for d in dispatchers]
+        raise ScenarioFailed(f"events partitions per dispatcher: {counts}: one replica does all the work")
+
+
+def metric(port, name):
+    """The sum of a Prometheus metric's samples from a dispatcher's /metrics, or None."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    except OSError:
+        return None
+    finally:
+        conn.close()
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith(name) and not line.startswith("#")]
+    return sum(values) if values else None
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+def scenario_broker_faults(args, stack):
+    """Broker faults during an event stream published through the API, with 2 dispatchers."""
+    n = args.broker_events
+    sink = stack.sink("sink")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
+    d1 = stack.start_dispatcher(1)
+    pub = ApiPublisher(stack, n, "bf", threads=4)
+
+    def at(fraction):
+        wait_until(f"{fraction:.0%} published", lambda: pub.progress() >= fraction * n or pub.done(), 120)
+
+    phases = []
+    at(0.05)
+    stack.inject("rtt all 100")
+    phases.append("rtt 100ms")
+    at(0.15)
+    stack.inject("rtt all 0")
+    stack.inject("errors Produce 30 NOT_LEADER_FOR_PARTITION")
+    stack.inject("errors Fetch 30 NOT_LEADER_FOR_PARTITION")
+    phases.append("Produce/Fetch errors")
+    at(0.25)
+    stack.inject("errors OffsetCommit 20 COORDINATOR_NOT_AVAILABLE")
+    phases.append("OffsetCommit errors")
+    # A rebalance through failing JoinGroup/SyncGroup: the second dispatcher joins now.
+    stack.inject("errors JoinGroup 3 COORDINATOR_LOAD_IN_PROGRESS")
+    stack.inject("errors SyncGroup 3 REBALANCE_IN_PROGRESS")
+    d2 = stack.start_dispatcher(2)
+    phases.append("JoinGroup/SyncGroup errors + join")
+    at(0.45)
+    # The broker goes away: publishes must fail with 503 (after the produce timeout), not hang.
+    before_503 = pub.unavailable
+    stack.inject("broker down all")
+    wait_until("API answers 503 while the broker is down", lambda: pub.unavailable > before_503, 60)
+    down_503 = pub.unavailable - before_503
+    stack.inject("broker up all")
+    t_up = time.monotonic()
+    wait_until("API recovers by itself", lambda: pub.first_ok_after_503_at is not None, 60)
+    recovery_s = round(pub.first_ok_after_503_at - t_up, 2)
+    phases.append("broker down/up")
+    pub.join(600)
+    check(not pub.other, f"unexpected API answers: {pub.other}")
+    pairs = pub.accepted * 2
+    check(pub.accepted == n, f"{pub.accepted} of {n} events accepted")
+    unique, ok = await_all_delivered([sink], pairs, args.timeout, "broker faults")
+    for d in (d1, d2):
+        check(d.poll() is None, f"{d.name} died; see {d.logfile}")
+    return result(pairs, unique, ok, api_503=pub.unavailable, api_503_while_down=down_503,
+                  recovery_s=recovery_s, faults=", ".join(phases))
+
+
+def scenario_dispatcher_crashes(args, stack):
+    """kill -9 of a random dispatcher at random moments, five times, each restarted."""
+    n = args.crash_events
+    rng = random.Random(args.seed)
+    sink = stack.sink("sink")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
+    ds = {1: stack.start_dispatcher(1), 2: stack.start_dispatcher(2)}
+    pairs = n * 2
+    producer = produce_in_background(stack, n, max(5.0, n / 1000))
+    # The random moments: five points of delivery progress, each kill hitting a random dispatcher.
+    moments = sorted(rng.uniform(0.05, 0.9) for _ in range(5))
+    kills = []
+    for m in moments:
+        wait_until(f"{m:.0%} delivered", lambda: sink_counts([sink])[0] >= m * pairs, args.timeout)
+        victim = rng.choice([1, 2])
+        ds[victim].send_signal(signal.SIGKILL)
+        ds[victim].wait()
+        kills.append(f"d{victim}@{sink_counts([sink])[0]}")
+        ds[victim] = stack.start_dispatcher(victim, wait=False)
+    producer.join()
+    unique, ok = await_all_delivered([sink], pairs, args.timeout, "dispatcher crashes")
+    return result(pairs, unique, ok, seed=args.seed, kills=" ".join(kills))
+
+
+def scenario_redis_restart(args, stack):
+    """Redis stops and restarts (AOF) mid-stream; then stalls (DEBUG SLEEP) mid-stream."""
+    n = args.redis_events
+    sink = stack.sink("sink")
+    ids = stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
+    d = stack.start_dispatcher(1)
+    rss = RssSampler([d])
+    pub = ApiPublisher(stack, n, "rr", threads=2, rate=n / 8)
+    wait_until("a third published", lambda: pub.progress() >= n / 3, 60)
+    before = pub.unavailable
+    stack.stop_redis()
+    wait_until("API answers 503 while Redis is down", lambda: pub.unavailable > before, 30)
+    ready_down = http_json(stack.api_port, "GET", "/readyz")[0]
+    t_up = time.monotonic()
+    stack.start_redis()
+    wait_until("API recovers without a restart", lambda: pub.first_ok_after_503_at is not None, 60)
+    recovery_s = round(pub.first_ok_after_503_at - t_up, 2)
+    wait_until("two thirds published", lambda: pub.progress() >= 2 * n / 3, 60)
+    # A stall: Redis answers nothing for 3 s while events keep coming.
+    stall_rss0 = rss_mib(d.pid)
+    stack.redis_cli("DEBUG", "SLEEP", "3")
+    stall_rss1 = rss_mib(d.pid)
+    pub.join(300)
+    check(not pub.other, f"unexpected API answers: {pub.other}")
+    pairs = pub.accepted * 2
+    unique, ok = await_all_delivered([sink], pairs, args.timeout, "redis restart")
+    peak = rss.stop()
+    # The webhooks and the key survived the restart (AOF).
+    status, body = stack.api("GET", "/v1/webhooks?limit=100")
+    check(status == 200, f"GET /v1/webhooks after the restart: {status}")
+    survived = {w["id"] for w in body["data"]["webhooks"]}
+    check(set(ids) <= survived, f"webhooks lost across the Redis restart: {set(ids) - survived}")
+    check(d.poll() is None, f"dispatcher died; see {d.logfile}")
+    check(peak < args.rss_bound_mib, f"dispatcher RSS {peak:.0f} MiB over the {args.rss_bound_mib} MiB bound")
+    return result(pairs, unique, ok, api_503=pub.unavailable, readyz_while_down=ready_down, recovery_s=recovery_s,
+                  rss_before_stall_mib=round(stall_rss0), rss_after_stall_mib=round(stall_rss1),
+                  peak_rss_mib=round(peak))
+
+
+RECEIVER_FAULTS = {
+    # URL, and the attempt outcomes (http::Outcome names in the delivery log) that name it right
+    "reset": ("http://127.0.0.1:{http}/reset", {"connect", "invalid_response"}),
+    "half": ("http://127.0.0.1:{http}/half", {"invalid_response"}),
+    "slow": ("http://127.0.0.1:{http}/slow", {"timeout"}),
+    # A 2xx status is a success (SPEC §4) whatever follows it; the body must not be read in full.
+    "huge": ("http://127.0.0.1:{http}/huge", {"success", "invalid_response", "timeout"}),
+    "tls_hang": ("https://127.0.0.1:{tls}/hook", {"timeout"}),
+    "dns": ("http://no-such-host.invalid/hook", {"dns"}),
+}
+
+
+def scenario_receiver_chaos(args, stack):
+    """Receivers that misbehave; each attempt ends with a named failure and gives its slot back."""
+    bad = BadReceiver()
+    try:
+        sink = stack.sink("sink")
+        urls = {name: u.format(http=bad.http_port, tls=bad.tls_port) for name, (u, _) in RECEIVER_FAULTS.items()}
+        created = {}
+        for name, url in urls.items():
+            status, body = stack.api("POST", "/v1/webhooks", {"url": url, "events": [EVENT_TYPE]})
+            check(status == 201, f"create webhook {url}: {status} {body}")
+            created[name] = body["data"]["webhook"]["id"]
+        status, body = stack.api("POST", "/v1/webhooks", {"url": f"http://127.0.0.1:{sink.port}/ok",
+                                                          "events": [EVENT_TYPE, "contact.created"]})
+        check(status == 201, f"create webhook: {status} {body}")
+        metrics_port = __import__("stack").free_port()
+        d = stack.start_dispatcher(1, env={"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{metrics_port}"})
+        # Warm-up (only the healthy endpoint takes contact.created): what a healthy endpoint keeps
+        # (its pooled connection, buffers) is part of the baseline.
+        produce(stack, 20, event_type="contact.created")
+        wait_until("warm-up", lambda: sink_counts([sink])[0] >= 20, 60)
+        fd0, rss0 = fd_count(d.pid), rss_mib(d.pid)
+        rss_sampler = RssSampler([d])
+        n = args.receiver_events
+        produce(stack, n)
+        outcomes = {}
+
+        seen = {}
+
+        def all_logged():
+            done = True
+            for name, wid in created.items():
+                status, body = stack.api("GET", f"/v1/webhooks/{wid}/deliveries?limit=100")
+                dl = body["data"]["deliveries"] if status == 200 else []
+                seen[name] = [(x["status"], x["attempt_count"], x["last_error"]) for x in dl]
+                if len(dl) < n or any(x["attempt_count"] < 1 for x in dl):
+                    done = False
+            return done
+        try:
+            wait_until("every bad delivery is logged", all_logged, 60)
+        except RuntimeError as e:
+            raise ScenarioFailed(f"{e}: {seen}")
+        for name, wid in created.items():
+            _, body = stack.api("GET", f"/v1/webhooks/{wid}/deliveries?limit=100")
+            names = set()
+            for x in body["data"]["deliveries"]:
+                _, one = stack.api("GET", f"/v1/webhooks/{wid}/deliveries/{x['id']}")
+                names |= {a["outcome"] for a in one["data"]["delivery"]["attempts"]}
+            outcomes[name] = sorted(names)
+        wait_until("attempt slots given back",
+                   lambda: metric(metrics_port, "hookstream_deliveries_in_flight") == 0, 30)
+        unique, ok = await_all_delivered([sink], 20 + n, 60, "healthy endpoint")
+        for name, (_, expected) in RECEIVER_FAULTS.items():
+            check(set(outcomes[name]) <= expected, f"{name}: logged as {outcomes[name]}, expected one of {expected}")
+        # Pause them so their retries stop, then the dispatcher's descriptors and memory come back.
+        for wid in created.values():
+            stack.api("PATCH", f"/v1/webhooks/{wid}", {"is_active": False})
+        fd_ok = lambda: fd_count(d.pid) <= fd0  # noqa: E731
+        try:
+            wait_until("file descriptors back to baseline", fd_ok, 60)
+        except RuntimeError:
+            pass
+        fd1, rss1 = fd_count(d.pid), rss_mib(d.pid)
+        peak = rss_sampler.stop()
+        check(fd1 <= fd0, f"dispatcher fds {fd0} -> {fd1}: connections leaked")
+        check(rss1 <= rss0 + args.rss_slack_mib,
+              f"dispatcher RSS {rss0:.0f} -> {rss1:.0f} MiB (peak {peak:.0f}): not back to baseline")
+        check(d.poll() is None, f"dispatcher died; see {d.logfile}")
+        detail = " ".join(f"{k}={'/'.join(v)}" for k, v in outcomes.items())
+        return result(20 + n, unique, ok, bad_deliveries=n * len(created), outcomes=detail, fds=f"{fd0}->{fd1}",
+                      rss_mib=f"{rss0:.0f}->{rss1:.0f} (peak {peak:.0f})")
+    finally:
+        bad.close()
+
+
+def scenario_sigterm_under_load(args, stack):
+    """SIGTERM to a dispatcher with deliveries in flight; it finishes or hands back, commits, exits 0."""
+    n = args.sigterm_events
+    sink = stack.sink("sink", "--delay", "100ms")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
+    d1 = stack.start_dispatcher(1)
+    d2 = stack.start_dispatcher(2)
+    split = await_shared_events([d1, d2])
+    produce(stack, n)
+    pairs = n * 2
+    wait_until("a third delivered", lambda: sink_counts([sink])[0] >= pairs / 3, args.timeout)
+    t0 = time.monotonic()
+    d1.send_signal(signal.SIGTERM)
+    code = d1.wait(60)
+    stop_s = round(time.monotonic() - t0, 2)
+    check(code == 0, f"dispatcher exited {code} after SIGTERM; see {d1.logfile}")
+    log_text = open(d1.logfile).read()
+    d1 = stack.start_dispatcher(1)
+    unique, ok = await_all_delivered([sink], pairs, args.timeout, "sigterm")
+    after_stop = log_text.split('"msg":"shutting down"')[-1]
+    check("commit" not in after_stop or "failed" not in after_stop,
+          f"a commit failed while stopping; see {stack.dir}/dispatcher-1.1.log")
+    r = result(pairs, unique, ok, exit_code=code, stop_s=stop_s, events_partitions=split)
+    # Committed offsets mean the restart does not deliver again what was already delivered: a
+    # duplicate here is work that finished but whose offset was not committed.
+    check(r["duplicated"] == 0, f"{r['duplicated']} duplicates after a clean SIGTERM: offsets not committed")
+    return r
+
+
+def scenario_offset_retention(args, stack):
+    """A consumer whose committed offset fell out of the embedded cluster's 5 MiB retention says so."""
+    sink = stack.sink("sink")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a"])
+    port = __import__("stack").free_port()
+    env = {"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{port}"}
+    d = stack.start_dispatcher(1, env=env)
+    produce(stack, 10)
+    wait_until("first events delivered", lambda: sink_counts([sink])[0] >= 10, 60)
+    d.send_signal(signal.SIGTERM)
+    check(d.wait(60) == 0, "dispatcher did not stop cleanly")
+    # 2 partitions x 5 MiB: 80 events of 200 KiB overflow both, dropping the oldest records.
+    big = 80
+    produce(stack, big, data_bytes=200 * 1024)
+    d = stack.start_dispatcher(1, env=env)
+    wait_until("the lost offset is logged", lambda: "committed offset gone" in open(d.logfile).read(), 60, d,
+               d.logfile)
+    resets = wait_until("the offset reset is counted",
+                        lambda: (metric(port, "hookstream_consumer_offset_resets_total") or 0) > 0 and
+                        metric(port, "hookstream_consumer_offset_resets_total"), 30)
+    unique, ok = await_all_delivered([sink], 10 + big, 30, "retention", stall=10)
+    dropped = 10 + big - unique
+    check(dropped > 0, "retention dropped nothing: the scenario did not exercise it")
+    r = result(10 + big, unique, ok, offset_resets_metric=resets)
+    # The loss is the embedded cluster's retention (by design, and now reported), not hookstream's.
+    r["lost"] = 0
+    r["dropped_by_retention"] = dropped
+    return r
+
+
+def scenario_backpressure(args, stack):
+    """A backlog for an endpoint that is down: bounded dispatcher memory, healthy latency kept.
+
+    The down endpoint takes connections and never answers (the costliest kind of down: every
+    attempt holds a slot until its timeout). First the backlog is read: the endpoint's slots fill,
+    it stalls, and the rest of its deliveries are parked untried in the first retry tier (1 h), the
+    "queue" (HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT). Then a healthy endpoint's latency is measured
+    while the down endpoint keeps getting new events."""
+    n = args.backlog_events
+    healthy = stack.sink("healthy")
+    down = stack.sink("down", "--hang")
+    stack.create_webhooks([f"http://127.0.0.1:{down.port}/down"])
+    status, body = stack.api("POST", "/v1/webhooks", {"url": f"http://127.0.0.1:{healthy.port}/ok",
+                                                      "events": ["contact.created"]})
+    check(status == 201, f"create webhook: {status} {body}")
+    t0 = time.monotonic()
+    produce(stack, n, data_bytes=10)
+    produce_s = round(time.monotonic() - t0, 1)
+    metrics_port = __import__("stack").free_port()
+    d = stack.start_dispatcher(1, env={"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{metrics_port}"})
+    rss = RssSampler([d])
+    t1 = time.monotonic()
+
+    def handled():
+        deferred = metric(metrics_port, "hookstream_deliveries_deferred_total") or 0
+        attempts = metric(metrics_port, "hookstream_delivery_attempts_total") or 0
+        return deferred + attempts >= n
+    wait_until("the backlog is read (attempted or parked)", handled, args.timeout, d, d.logfile)
+    backlog_s = round(time.monotonic() - t1, 1)
+    queued = int(metric(metrics_port, "hookstream_deliveries_deferred_total") or 0)
+    # Healthy events while the down endpoint keeps getting new ones.
+    m = args.healthy_events
+    more = produce_in_background(stack, m * 4, m / 50)
+    pub = ApiPublisher(stack, m, "bp", threads=1, rate=50, event_type="contact.created")
+    pub.join(m / 50 + 120)
+    more.join()
+    unique, ok = await_all_delivered([healthy], m, 120, "healthy endpoint")
+    peak = rss.stop()
+    lat = sink_stats(healthy)["latency_ms"]
+    check(peak < args.rss_bound_mib, f"dispatcher RSS peak {peak:.0f} MiB over the {args.rss_bound_mib} MiB bound")
+    check(lat["p99"] <= args.healthy_p99_ms, f"healthy p99 {lat['p99']} ms over {args.healthy_p99_ms} ms")
+    check(d.poll() is None, f"dispatcher died; see {d.logfile}")
+    return result(m, unique, ok, backlog_events=n, parked_in_retry_tier=queued, produce_s=produce_s,
+                  backlog_read_s=backlog_s, peak_rss_mib=round(peak), healthy_p50_ms=lat["p50"],
+                  healthy_p99_ms=lat["p99"])
+
+
+SCENARIOS = {
+    "broker_faults": (scenario_broker_faults, {"kafka_control": True},
+                      {"HOOKSTREAM_PRODUCE_TIMEOUT": "2s"}),
+    "dispatcher_crashes": (scenario_dispatcher_crashes, {}, {}),
+    "redis_restart": (scenario_redis_restart, {}, {}),
+    "receiver_chaos": (scenario_receiver_chaos, {},
+                       {"HOOKSTREAM_DELIVERY_TIMEOUT": "2s",
+                        "HOOKSTREAM_RETRY_SCHEDULE": "1h"}),
+    "sigterm_under_load": (scenario_sigterm_under_load, {}, {}),
+    "offset_retention": (scenario_offset_retention, {"events_partitions": 2}, {}),
+    # The parked backlog sits in the 1 h retry tier: 64 partitions x 5 MiB hold ~1,000,000 records.
+    "backpressure": (scenario_backpressure, {"events_partitions": 128, "partitions": 64},
+                     {"HOOKSTREAM_RETRY_SCHEDULE": "1h", "HOOKSTREAM_DELIVERY_TIMEOUT": "2s"}),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True, help="directory of the hookstream binaries")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
+    ap.add_argument("--full", action="store_true", default=os.environ.get("HOOKSTREAM_CHAOS_FULL") == "1",
+                    help="the issue's figures (20,000 events, 1,000,000 backlog); slow")
+    ap.add_argument("--seed", type=int, default=int(os.environ.get("HOOKSTREAM_CHAOS_SEED", "0")) or None)
+    ap.add_argument("--keep", action="store_true", help="keep every stack's logs")
+    args = ap.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 2**31)
+    args.broker_events, args.crash_events, args.redis_events = 20_000, 20_000, 20_000
+    args.receiver_events, args.sigterm_events = 3, 4_000
+    args.backlog_events, args.healthy_events = 1_000_000, 200
+    args.timeout, args.rss_bound_mib, args.rss_slack_mib, args.healthy_p99_ms = 600, 256, 16, 2000
+    if not args.full:
+        args.broker_events, args.crash_events, args.redis_events = 5_000, 5_000, 3_000
+        args.sigterm_events, args.backlog_events, args.healthy_events = 2_000, 100_000, 100
+        args.timeout = 180
+    args.workdir = tempfile.mkdtemp(prefix="hookstream-chaos-")
+    log(f"seed {args.seed} (HOOKSTREAM_CHAOS_SEED={args.seed} replays it); {'full' if args.full else 'CI'} sizes")
+
+    rows, failed = [], False
+    for name in args.scenarios.split(","):
+        fn, stack_kw, env = SCENARIOS[name]
+        log(f"{name} ...")
+        stack = ChaosStack(args, env=env, **stack_kw)
+        t0 = time.monotonic()
+        try:
+            stack.start()
+            r = fn(args, stack)
+            ok = r["lost"] == 0
+        except (ScenarioFailed, RuntimeError) as e:
+            r, ok = {"error": str(e)}, False
+        r["seconds"] = round(time.monotonic() - t0, 1)
+        r["result"] = "PASS" if ok else "FAIL"
+        if not ok:
+            failed = True
+            args.keep = True
+            r["logs"] = stack.dir
+        log(f"{name}: {r}")
+        rows.append((name, r))
+        stack.stop()
+        stack.cleanup(args.keep)
+    print(f"\nhookstream fault suite — seed {args.seed} — {'full' if args.full else 'CI'} sizes")
+    print("| scenario | published | delivered | duplicated | lost | s | result | details |\n|---|---|---|---|---|---|---|---|")
+    for name, r in rows:
+        details = {k: v for k, v in r.items()
+                   if k not in ("published", "delivered", "duplicated", "lost", "seconds", "result")}
+        print(f"| {name} | {r.get('published', '-')} | {r.get('delivered', '-')} | {r.get('duplicated', '-')} | "
+              f"{r.get('lost', '-')} | {r['seconds']} | {r['result']} | "
+              f"{'; '.join(f'{k}={v}' for k, v in details.items())} |")
+    if not args.keep:
+        shutil.rmtree(args.workdir, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
