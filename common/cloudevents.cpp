@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.hpp"
+
 namespace hookstream::cloudevents {
 namespace {
 
@@ -18,7 +20,15 @@ bool is_json_content_type(std::string_view ct) {
 }
 
 Result<Event, DecodeError> finish(Event e, std::int64_t record_ts_ms) {
-  if (e.time == TimePoint{}) e.time = TimePoint{std::chrono::milliseconds{record_ts_ms}};
+  if (e.time == TimePoint{}) {
+    // Without ce_time the record's own timestamp says when; a producer may set any int64 there.
+    const auto t = from_unix_millis(record_ts_ms);
+    if (!t)
+      return refuse(DecodeErrc::invalid_attribute, "no time attribute, and the record timestamp " +
+                                                       std::to_string(record_ts_ms) +
+                                                       " is out of range");
+    e.time = *t;
+  }
   if (e.source.empty()) e.source = std::string(kDefaultSource);
   if (auto ok = validate_decoded_event(e); !ok)
     return refuse(DecodeErrc::invalid_attribute, ok.error().message);
@@ -55,8 +65,12 @@ Result<Event, DecodeError> decode_binary(const kafka::Record& r, const std::stri
 }
 
 Result<Event, DecodeError> decode_structured(const kafka::Record& r) {
-  const auto doc = nlohmann::json::parse(r.value, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  const auto parsed = parse_untrusted_json(r.value);
+  if (!parsed)
+    return refuse(DecodeErrc::invalid_data,
+                  "structured-mode value is refused: " + parsed.error().message);
+  const auto& doc = *parsed;
+  if (!doc.is_object())
     return refuse(DecodeErrc::invalid_data, "structured-mode value is not a JSON object");
   auto text = [&](const char* name) -> const std::string* {
     const auto it = doc.find(name);

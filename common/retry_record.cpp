@@ -42,8 +42,12 @@ std::optional<RetryInfo> read_retry_info(const kafka::Record& record) {
   if (!webhook || webhook->empty() || !attempt || *attempt < 1 || *attempt > 1000 || !due ||
       !created)
     return std::nullopt;
-  return RetryInfo{*webhook, static_cast<int>(*attempt), TimePoint{Millis{*due}},
-                   TimePoint{Millis{*created}}};
+  // Anyone who can write to a retry topic sets these: times before the epoch or beyond what
+  // TimePoint holds would overflow the dispatcher's "due - now" arithmetic.
+  const auto due_at = *due >= 0 ? from_unix_millis(*due) : std::nullopt;
+  const auto created_at = *created >= 0 ? from_unix_millis(*created) : std::nullopt;
+  if (!due_at || !created_at) return std::nullopt;
+  return RetryInfo{*webhook, static_cast<int>(*attempt), *due_at, *created_at};
 }
 
 }  // namespace hookstream

@@ -81,6 +81,11 @@ Result<TimePoint> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) return bad_time(s);
   const auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  // Years 0000-9999 fit in microseconds but not all of them in TimePoint's nanoseconds.
+  constexpr auto kLimit = duration_cast<microseconds>(TimePoint::duration::max());
+  if (tp.time_since_epoch() > kLimit || tp.time_since_epoch() < -kLimit)
+    return fail("invalid_time", "'" + std::string(s.substr(0, 64)) +
+                                    "' is outside the supported years (1678 to 2261)");
   return time_point_cast<system_clock::duration>(tp);
 }
 
@@ -140,6 +145,13 @@ std::string format_duration(Millis d) {
 std::int64_t to_unix_millis(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+std::optional<TimePoint> from_unix_millis(std::int64_t ms) {
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::duration::max()).count();
+  if (ms > kLimit || ms < -kLimit) return std::nullopt;
+  return TimePoint{std::chrono::milliseconds{ms}};
+}
+
 std::int64_t to_unix_seconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }

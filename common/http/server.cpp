@@ -1,5 +1,7 @@
 #include "common/http/server.hpp"
 
+#include <sys/resource.h>
+
 #include <array>
 #include <charconv>
 
@@ -15,6 +17,31 @@ bool is_disconnect(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
          ec == beast::error::timeout || ec == asio::error::broken_pipe;
+}
+
+// File descriptors kept free for everything but client connections: the listening socket, Redis,
+// Kafka, outbound test pings, logs.
+constexpr rlim_t kReservedFds = 256;
+
+// Raises the soft open-file limit to the hard one (Debian's default soft limit, 1024, is far
+// below max_connections) and returns how many connections fit under it. Beyond that, accept()
+// fails with EMFILE and even /healthz could not get in.
+std::size_t connections_that_fit(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted + kReservedFds) return wanted;
+  const auto fit =
+      limit.rlim_cur > 2 * kReservedFds ? limit.rlim_cur - kReservedFds : limit.rlim_cur / 2;
+  log::warn("fewer client connections than configured: the open-file limit is lower",
+            {{"max_connections", wanted},
+             {"open_file_limit", limit.rlim_cur},
+             {"effective_max_connections", fit}});
+  return static_cast<std::size_t>(fit);
 }
 
 }  // namespace
@@ -41,6 +68,7 @@ Result<void> HttpServer::listen(const asio::ip::tcp::endpoint& endpoint) {
     return fail("listen_failed", "cannot listen on " + endpoint.address().to_string() + ":" +
                                      std::to_string(endpoint.port()) + ": " + ec.message());
   }
+  limits_.max_connections = connections_that_fit(limits_.max_connections);
   return {};
 }
 
@@ -72,12 +100,28 @@ asio::awaitable<void> HttpServer::accept_loop() {
       co_await pause.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
-    if (connections_.size() >= limits_.max_connections) {
+    if (connections_.size() >= limits_.max_connections && !make_room()) {
       socket.close(ec);
       continue;
     }
     asio::co_spawn(io_, serve(std::move(socket)), log::on_exception("http connection"));
   }
+}
+
+// Closes the longest-idle connection (the list is in accept order; idle ones wait for a request).
+bool HttpServer::make_room() {
+  std::size_t closing = 0;
+  for (auto& c : connections_) {
+    if (c.closing) {
+      ++closing;
+    } else if (!c.busy && c.stream) {
+      c.closing = true;
+      c.stream->cancel();
+      return true;
+    }
+  }
+  // Connections cancelled a moment ago still count until their coroutines finish.
+  return connections_.size() - closing < limits_.max_connections;
 }
 
 asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket) {
@@ -105,14 +149,14 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
     stream.expires_after(limits_.idle_timeout);
     const auto n =
         co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
-    if (ec) co_return false;
+    // A request that arrived just as the connection was picked to make room is not served.
+    if (ec || self.closing) co_return false;
     buffer.commit(n);
   }
   self.busy = true;
   stream.expires_after(limits_.request_timeout);
-  bhttp::request_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
-  parser.body_limit(limits_.body_limit);
+  RequestParser parser;
+  configure_request_parser(parser, limits_);
 
   auto refuse = [&](bhttp::status status, std::string_view message) -> asio::awaitable<bool> {
     Response res = refusal_(status, message);
@@ -189,6 +233,11 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
   co_await bhttp::async_write(stream, res, redirect_error(use_awaitable, ec));
   self.busy = false;
   co_return !ec && keep_alive;
+}
+
+void configure_request_parser(RequestParser& parser, const HttpServerLimits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+  parser.body_limit(limits.body_limit);
 }
 
 Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text) {

@@ -26,8 +26,16 @@ struct HttpServerLimits {
   Millis idle_timeout{60'000};     // keep-alive: waiting for the next request to start
   Millis request_timeout{10'000};  // from a request's first byte to its last
   Millis write_timeout{10'000};
+  // At this many connections an idle one (waiting for its next request) is closed to make room
+  // for the newcomer, so idle keep-alive connections can never lock clients out; when every
+  // connection is busy, the newcomer is closed instead.
   std::size_t max_connections = 10'000;
 };
+
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+// Applies the header and body limits to a fresh parser: the server reads every request through
+// one set up here (and so does the fuzz target that feeds it untrusted bytes).
+void configure_request_parser(RequestParser& parser, const HttpServerLimits& limits);
 
 // "host:port" with an IP address (or localhost) for a listening socket.
 Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);
@@ -57,7 +65,9 @@ class HttpServer {
   struct Connection {
     beast::tcp_stream* stream = nullptr;
     bool busy = false;
+    bool closing = false;  // cancelled to make room; its coroutine is on its way out
   };
+  bool make_room();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::ip::tcp::socket socket);
   asio::awaitable<bool> handle_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,

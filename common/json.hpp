@@ -1,0 +1,30 @@
+#pragma once
+// JSON from untrusted parties (API bodies, structured-mode CloudEvents). nlohmann's parser itself
+// is iterative, but dump(), copies and comparisons recurse: a 200 KB body nested 100,000 deep
+// parses fine and then overflows the stack. So nesting is limited while parsing, and so are the
+// inputs whose meaning would be ambiguous or silently changed: a key given twice (which one
+// wins differs between parsers) and numbers no double can hold (1e400 would become null).
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace hookstream {
+
+inline constexpr std::size_t kMaxJsonDepth = 128;
+
+enum class JsonErrc { syntax, too_deep, duplicate_key, number_out_of_range };
+
+struct JsonError {
+  JsonErrc code;
+  std::string message;  // for humans; names the key or the limit
+};
+
+// Parses `text` (any JSON value) or says why not.
+Result<nlohmann::json, JsonError> parse_untrusted_json(std::string_view text,
+                                                       std::size_t max_depth = kMaxJsonDepth);
+
+}  // namespace hookstream
