@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace hookstream::http {
 namespace {
@@ -136,6 +137,82 @@ bool is_blocked(AddressClass c, bool allow_private) {
 
 bool is_blocked(const asio::ip::address& address, bool allow_private) {
   return is_blocked(classify(address), allow_private);
+}
+
+namespace {
+
+// One part of an inet_aton-style IPv4 address: decimal, 0-prefixed octal or 0x-prefixed hex.
+std::optional<std::uint64_t> inet_aton_part(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  unsigned base = 10;
+  if (text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+    if (text.empty()) return std::nullopt;
+  } else if (text.size() > 1 && text[0] == '0') {
+    base = 8;
+    text.remove_prefix(1);
+  }
+  std::uint64_t value = 0;
+  for (char c : text) {
+    unsigned digit = 0;
+    if (c >= '0' && c <= '9')
+      digit = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      digit = static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      digit = static_cast<unsigned>(c - 'A' + 10);
+    else
+      return std::nullopt;
+    if (digit >= base) return std::nullopt;
+    value = value * base + digit;
+    if (value > 0xffffffffu) return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::uint32_t> inet_aton_v4(std::string_view host) {
+  std::vector<std::uint64_t> parts;
+  while (true) {
+    const auto dot = host.find('.');
+    const auto part = inet_aton_part(host.substr(0, dot));
+    if (!part || parts.size() == 4) return std::nullopt;
+    parts.push_back(*part);
+    if (dot == std::string_view::npos) break;
+    host.remove_prefix(dot + 1);
+  }
+  std::uint64_t address = 0;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (parts[i] > 0xff) return std::nullopt;
+    address |= parts[i] << (8 * (3 - i));
+  }
+  const std::uint64_t last_max = 0xffffffffu >> (8 * (parts.size() - 1));
+  if (parts.back() > last_max) return std::nullopt;
+  return static_cast<std::uint32_t>(address | parts.back());
+}
+
+}  // namespace
+
+std::optional<asio::ip::address> literal_address(std::string_view host) {
+  boost::system::error_code ec;
+  const auto strict = asio::ip::make_address(std::string(host), ec);
+  if (!ec) return strict;
+  if (const auto v4 = inet_aton_v4(host)) return asio::ip::address(asio::ip::address_v4(*v4));
+  return std::nullopt;
+}
+
+ScreenedAddresses screen(const std::vector<asio::ip::address>& candidates, bool allow_private) {
+  ScreenedAddresses out;
+  for (const auto& address : candidates) {
+    const auto cls = classify(address);
+    if (!is_blocked(cls, allow_private)) {
+      out.allowed.push_back(address);
+      continue;
+    }
+    if (!out.refused.empty()) out.refused += ", ";
+    out.refused += address.to_string() + " (" + std::string(to_string(cls)) + ")";
+  }
+  return out;
 }
 
 }  // namespace hookstream::http

@@ -3,7 +3,11 @@
 // addresses a name resolved to, right before connecting to exactly those addresses, so a name
 // that resolves to loopback (including "2130706433" or "0x7f000001", which getaddrinfo reads as
 // 127.0.0.1) is refused however it was spelled.
+#include <chrono>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/asio.hpp"
 
@@ -32,5 +36,31 @@ AddressClass classify(const asio::ip::address& address);
 // multicast and reserved addresses are never a webhook receiver and stay blocked.
 bool is_blocked(AddressClass c, bool allow_private);
 bool is_blocked(const asio::ip::address& address, bool allow_private);
+
+// The address a URL host spells literally, or nullopt for a name to resolve. Besides the standard
+// forms (a dotted quad, an IPv6 literal without brackets) this reads every IPv4 spelling that
+// inet_aton(3) and so getaddrinfo accept: one to four parts, each decimal, octal (leading 0) or
+// hex (0x), the last filling the remaining bytes — "2130706433", "0177.0.0.1", "0x7f.0.0.1",
+// "127.1" are all 127.0.0.1. The delivery client connects to exactly this address, so what the
+// guard judges is what a connection reaches however the resolver would have read the text.
+std::optional<asio::ip::address> literal_address(std::string_view host);
+
+// Where a name may be looked up: the system resolver in production, a fake in tests (which is
+// also how DNS rebinding is tested: a fake that answers differently on every call).
+class HostResolver {
+ public:
+  virtual ~HostResolver() = default;
+  // The addresses `host` resolves to. A failure sets `ec` (beast::error::timeout past `deadline`).
+  virtual asio::awaitable<std::vector<asio::ip::address>> resolve(
+      std::string host, std::chrono::steady_clock::time_point deadline,
+      boost::system::error_code& ec) = 0;
+};
+
+// The addresses a delivery may connect to, in order, and a description of those refused.
+struct ScreenedAddresses {
+  std::vector<asio::ip::address> allowed;
+  std::string refused;  // "127.0.0.1 (loopback), …"; empty when none was
+};
+ScreenedAddresses screen(const std::vector<asio::ip::address>& candidates, bool allow_private);
 
 }  // namespace hookstream::http

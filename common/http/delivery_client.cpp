@@ -298,43 +298,43 @@ asio::awaitable<DeliveryClient::State::Connected> DeliveryClient::State::connect
     const Url& url, SteadyTime deadline) {
   Connected out;
   error_code ec;
-  std::vector<tcp::endpoint> candidates;
-  const auto literal = asio::ip::make_address(url.host, ec);
-  if (!ec) {
-    candidates.emplace_back(literal, url.port);
+  // A literal address (in any spelling getaddrinfo would accept) is used as it is; a name is
+  // resolved once, and only what that one answer named is screened and connected to.
+  std::vector<asio::ip::address> candidates;
+  if (const auto literal = literal_address(url.host)) {
+    candidates.push_back(*literal);
   } else {
-    const auto results =
-        co_await resolve(executor, url.host, std::to_string(url.port), deadline, ec);
+    std::vector<asio::ip::address> resolved;
+    if (options.resolver) {
+      resolved = co_await options.resolver->resolve(url.host, deadline, ec);
+    } else {
+      const auto results =
+          co_await resolve(executor, url.host, std::to_string(url.port), deadline, ec);
+      for (const auto& entry : results) resolved.push_back(entry.endpoint().address());
+    }
     if (ec == beast::error::timeout) {
       out.failure = failure(Outcome::timeout, "resolving " + url.host + " took too long");
       co_return out;
     }
-    if (ec || results.empty()) {
+    if (ec || resolved.empty()) {
       out.failure = failure(
           Outcome::dns, "cannot resolve " + url.host + ": " + (ec ? ec.message() : "no addresses"));
       co_return out;
     }
-    for (const auto& entry : results)
-      if (std::find(candidates.begin(), candidates.end(), entry.endpoint()) == candidates.end())
-        candidates.push_back(entry.endpoint());
+    for (const auto& address : resolved)
+      if (std::find(candidates.begin(), candidates.end(), address) == candidates.end())
+        candidates.push_back(address);
   }
 
   // The guard sees exactly the addresses we may connect to; nothing is resolved again after it.
-  std::vector<tcp::endpoint> allowed;
-  std::string refused;
-  for (const auto& ep : candidates) {
-    const auto cls = classify(ep.address());
-    if (!is_blocked(cls, options.allow_private_targets)) {
-      allowed.push_back(ep);
-      continue;
-    }
-    if (!refused.empty()) refused += ", ";
-    refused += ep.address().to_string() + " (" + std::string(to_string(cls)) + ")";
-  }
-  if (allowed.empty()) {
-    out.failure = failure(Outcome::blocked_address, url.host + " is a refused address: " + refused);
+  const auto screened = screen(candidates, options.allow_private_targets);
+  if (screened.allowed.empty()) {
+    out.failure =
+        failure(Outcome::blocked_address, url.host + " is a refused address: " + screened.refused);
     co_return out;
   }
+  std::vector<tcp::endpoint> allowed;
+  for (const auto& address : screened.allowed) allowed.emplace_back(address, url.port);
 
   std::string errors;
   for (const auto& ep : allowed) {

@@ -38,8 +38,11 @@ struct DeliveryResult {
   std::string remote_address;         // ip:port actually connected ("" if none was)
 };
 
+class HostResolver;  // common/http/address_guard.hpp
+
 struct ClientOptions {
-  bool allow_private_targets = false;  // admit loopback/private/link-local/CGNAT addresses
+  bool allow_private_targets = false;      // admit loopback/private/link-local/CGNAT addresses
+  std::shared_ptr<HostResolver> resolver;  // null: the system resolver (getaddrinfo)
   std::optional<std::string> extra_ca_file;
   Millis connect_timeout{10000};  // per address tried, within the request's timeout
   std::size_t max_idle_per_origin = 8;
