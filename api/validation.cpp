@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/http/webhook_request.hpp"
 #include "common/signing.hpp"
 #include "common/url.hpp"
 
@@ -175,26 +176,7 @@ std::optional<bool> bool_field(const json& v, const std::string& name, FieldErro
 }  // namespace
 
 bool is_reserved_header(std::string_view name) {
-  static constexpr std::string_view kReserved[] = {"host",
-                                                   "content-type",
-                                                   "content-length",
-                                                   "content-encoding",
-                                                   "transfer-encoding",
-                                                   "connection",
-                                                   "keep-alive",
-                                                   "upgrade",
-                                                   "te",
-                                                   "trailer",
-                                                   "expect",
-                                                   "user-agent",
-                                                   "webhook-id",
-                                                   "webhook-timestamp",
-                                                   "webhook-signature",
-                                                   "proxy-authorization",
-                                                   "proxy-connection"};
-  for (auto r : kReserved)
-    if (beast::iequals(name, r)) return true;
-  return name.size() >= 13 && beast::iequals(name.substr(0, 13), "x-hookstream-");
+  return hookstream::http::is_reserved_header(name);
 }
 
 Result<json, ApiError> parse_json_object(std::string_view body) {

@@ -1,8 +1,46 @@
 #include "common/http/webhook_request.hpp"
 
+#include <algorithm>
+#include <cctype>
+
+#include "common/log.hpp"
 #include "common/signing.hpp"
 
 namespace hookstream::http {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+bool is_reserved_header(std::string_view name) {
+  static constexpr std::string_view kReserved[] = {"host",
+                                                   "content-type",
+                                                   "content-length",
+                                                   "content-encoding",
+                                                   "transfer-encoding",
+                                                   "connection",
+                                                   "keep-alive",
+                                                   "upgrade",
+                                                   "te",
+                                                   "trailer",
+                                                   "expect",
+                                                   "user-agent",
+                                                   "webhook-id",
+                                                   "webhook-timestamp",
+                                                   "webhook-signature",
+                                                   "proxy-authorization",
+                                                   "proxy-connection"};
+  for (auto r : kReserved)
+    if (iequals(name, r)) return true;
+  constexpr std::string_view kOwn = "x-hookstream-";
+  return name.size() >= kOwn.size() && iequals(name.substr(0, kOwn.size()), kOwn);
+}
 
 Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
                                               const WebhookMessage& message, TimePoint now,
@@ -26,8 +64,15 @@ Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
   req.headers.push_back({"x-hookstream-event-type", message.event_type});
   req.headers.push_back({"x-hookstream-attempt", std::to_string(message.attempt)});
   if (message.test) req.headers.push_back({"x-hookstream-test", "true"});
-  // Reserved names were refused when the webhook was saved, so these cannot override the above.
-  for (const auto& [name, value] : target.headers) req.headers.push_back({name, value});
+  // Reserved names were refused when the webhook was saved; one that reached Redis another way
+  // (an older version, a hand edit) must still not replace or duplicate a header set above.
+  for (const auto& [name, value] : target.headers) {
+    if (is_reserved_header(name)) {
+      log::warn("reserved custom header not sent", {{"header", name.substr(0, 64)}});
+      continue;
+    }
+    req.headers.push_back({name, value});
+  }
   return req;
 }
 

@@ -4,6 +4,7 @@
 // test ping is exactly what a real delivery looks like.
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <utility>
 #include <vector>
@@ -27,6 +28,12 @@ struct WebhookTarget {
   std::vector<std::string> secrets;  // current first, then one rotating out
   const std::vector<std::pair<std::string, std::string>>& headers;
 };
+
+// Header names a webhook's custom headers may not use: the signing headers (webhook-id,
+// webhook-timestamp, webhook-signature), hookstream's own (x-hookstream-*), and those that decide
+// framing or content (host, content-type, content-length, …). The API refuses them when a webhook
+// is saved; build_webhook_request drops them if one is stored anyway.
+bool is_reserved_header(std::string_view name);
 
 Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
                                               const WebhookMessage& message, TimePoint now,
