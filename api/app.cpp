@@ -53,9 +53,20 @@ asio::awaitable<Response> dispatch(const Router& router, Services& s, Request& r
   RequestContext ctx{req, std::move(*target), match.params, std::nullopt, s};
   if (route.access == Access::open) co_return co_await route.handler(ctx);
 
+  // Authenticate, then authorize, then count: a request the key may never make gets its 403
+  // (the answer that tells the caller what to fix) whatever its budget, and does not spend it.
   auto key = co_await s.auth.authenticate(req);
   if (!key) co_return error_response(key.error());
   const std::int64_t limit = key->rate_limit.value_or(s.config.default_rate_limit);
+  if (route.access == Access::scoped && !key->has_scope(*route.scope)) {
+    auto res =
+        error_response({ApiErrc::insufficient_scopes,
+                        "this API key lacks the scope " + std::string(to_string(*route.scope)),
+                        {{"required_scopes", {to_string(*route.scope)}}}});
+    if (auto current = co_await s.limiter.peek(key->id, limit))
+      add_rate_limit_headers(res, *current);
+    co_return res;
+  }
   auto decision = co_await s.limiter.check(key->id, limit);
   if (!decision)
     co_return error_response(
@@ -70,15 +81,8 @@ asio::awaitable<Response> dispatch(const Router& router, Services& s, Request& r
     add_rate_limit_headers(res, *decision);
     co_return res;
   }
-  Response res;
-  if (route.access == Access::scoped && !key->has_scope(*route.scope)) {
-    res = error_response({ApiErrc::insufficient_scopes,
-                          "this API key lacks the scope " + std::string(to_string(*route.scope)),
-                          {{"required_scopes", {to_string(*route.scope)}}}});
-  } else {
-    ctx.key = std::move(*key);
-    res = co_await route.handler(ctx);
-  }
+  ctx.key = std::move(*key);
+  Response res = co_await route.handler(ctx);
   add_rate_limit_headers(res, *decision);
   co_return res;
 }

@@ -24,6 +24,10 @@ class RateLimiter {
   RateLimiter(redis::Client& redis, const Clock& clock) : redis_(redis), clock_(clock) {}
   asio::awaitable<Result<RateLimitDecision, store::StoreError>> check(std::string_view key_id,
                                                                       std::int64_t limit);
+  // The current window's state without counting a request (for answers that are not counted,
+  // such as a 403 for a missing scope).
+  asio::awaitable<Result<RateLimitDecision, store::StoreError>> peek(std::string_view key_id,
+                                                                     std::int64_t limit);
 
  private:
   redis::Client& redis_;
