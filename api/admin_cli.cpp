@@ -143,6 +143,36 @@ int keys_revoke(const ApiConfig& config, const KeyFlags& f) {
   return 0;
 }
 
+// Reseals every webhook secret under the first key of HOOKSTREAM_SECRET_KEYS: the step that
+// finishes a key rotation and encrypts values written before encryption at rest.
+int secrets_reseal(const ApiConfig& config) {
+  SystemClock clock;
+  SecureRandom random;
+  auto report = run_once(config.redis, [&](redis::Client& redis) {
+    return [](redis::Client& r, const Clock& c, Random& rnd, const SecretKeyring& ring)
+               -> asio::awaitable<Result<store::ResealReport, store::StoreError>> {
+      store::WebhookStore webhooks(r, c, rnd, ring);
+      co_return co_await webhooks.reseal_all();
+    }(redis, clock, random, config.secret_keys);
+  });
+  if (!report) {
+    std::cerr << "hookstream-api: cannot reseal secrets: " << report.error().message << '\n';
+    return 1;
+  }
+  std::cout << json{{"key_id", config.secret_keys.current().id},
+                    {"resealed", report->resealed},
+                    {"plaintext_encrypted", report->plaintext},
+                    {"already_current", report->already_current},
+                    {"failed", report->failed}}
+                   .dump()
+            << '\n';
+  if (report->failed > 0)
+    std::cerr << "hookstream-api: " << report->failed
+              << " secrets did not open with any key in HOOKSTREAM_SECRET_KEYS (see the log); "
+                 "keep the old keys listed until this reports 0\n";
+  return report->failed > 0 ? 1 : 0;
+}
+
 }  // namespace
 
 int api_main(int argc, char** argv) {
@@ -170,6 +200,12 @@ int api_main(int argc, char** argv) {
   list->add_option("--tenant", f.tenant, "tenant")->required();
   auto* revoke = keys->add_subcommand("revoke", "revoke a key by id");
   revoke->add_option("id", f.id, "key id (key_…)")->required();
+  auto* secrets = app.add_subcommand("secrets", "webhook signing secrets at rest");
+  secrets->require_subcommand(1);
+  auto* reseal = secrets->add_subcommand(
+      "reseal",
+      "re-encrypt every webhook secret under the first HOOKSTREAM_SECRET_KEYS key (finishes a key "
+      "rotation; encrypts plaintext values from before encryption at rest)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -186,8 +222,9 @@ int api_main(int argc, char** argv) {
     std::cerr << "hookstream-api: " << config.error().message << '\n';
     return 2;
   }
-  const bool admin = keys->parsed();
+  const bool admin = keys->parsed() || secrets->parsed();
   log::init("api", admin ? log::Level::warn : config->log.level);
+  if (reseal->parsed()) return secrets_reseal(*config);
   if (admin) {
     if (create->parsed()) return keys_create(*config, f);
     if (list->parsed()) return keys_list(*config, f);

@@ -145,7 +145,7 @@ int run_server(const ApiConfig& config) {
   }
   redis::Client redis(io.get_executor(), config.redis);
   store::ApiKeyStore keys(redis, clock, random);
-  store::WebhookStore webhooks(redis, clock, random);
+  store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog deliveries(redis, store::DeliveryLogLimits{});
   hookstream::http::ClientOptions http_options;
   http_options.allow_private_targets = config.allow_private_targets;

@@ -13,6 +13,7 @@ struct ApiConfig {
   KafkaConfig kafka;
   EventsConfig events;
   LogConfig log;
+  SecretKeyring secret_keys;  // webhook signing secrets at rest
   asio::ip::tcp::endpoint listen;
   HttpServerLimits http;
   bool allow_http = false;                // accept http:// webhook URLs

@@ -309,6 +309,25 @@ LogConfig read_log(ConfigReader& r) {
   return cfg;
 }
 
+SecretKeyring read_secret_keys(ConfigReader& r) {
+  constexpr std::string_view kName = "HOOKSTREAM_SECRET_KEYS";
+  const auto text = r.source().get(kName);
+  if (!text || text->empty()) {
+    r.problem(kName,
+              "is required: the keyring that encrypts webhook signing secrets in Redis, e.g. "
+              "HOOKSTREAM_SECRET_KEYS=k1:$(openssl rand -base64 32) (docs/operations.md, "
+              "\"Secrets at rest\")");
+    return {};
+  }
+  auto ring = SecretKeyring::parse(*text);
+  if (!ring) {
+    // The message names the entry and what is wrong with it, never the key material.
+    r.problem(kName, ring.error().message);
+    return {};
+  }
+  return std::move(*ring);
+}
+
 const std::set<std::string, std::less<>>& known_config_names() {
   static const std::set<std::string, std::less<>> names = {
       "HOOKSTREAM_CONFIG",
@@ -346,6 +365,7 @@ const std::set<std::string, std::less<>>& known_config_names() {
       "HOOKSTREAM_SHUTDOWN_GRACE",
       "HOOKSTREAM_DISPATCHER_LISTEN",
       "HOOKSTREAM_INSTANCE_ID",
+      "HOOKSTREAM_SECRET_KEYS",
   };
   return names;
 }

@@ -20,6 +20,7 @@
 
 #include "common/log.hpp"
 #include "common/result.hpp"
+#include "common/secret_box.hpp"
 #include "common/time.hpp"
 
 namespace hookstream {
@@ -112,6 +113,9 @@ RedisConfig read_redis(ConfigReader& r);
 KafkaConfig read_kafka(ConfigReader& r);
 EventsConfig read_events(ConfigReader& r);
 LogConfig read_log(ConfigReader& r);
+// HOOKSTREAM_SECRET_KEYS, required (no default: ./scripts/run generates a local one). Empty after
+// a problem was reported.
+SecretKeyring read_secret_keys(ConfigReader& r);
 
 // Every HOOKSTREAM_* name some binary understands; the config file may use only these.
 const std::set<std::string, std::less<>>& known_config_names();

@@ -40,7 +40,7 @@ int run(const DispatcherConfig& config) {
     return 2;
   }
   redis::Client redis(io.get_executor(), config.redis);
-  store::WebhookStore webhooks(redis, clock, random);
+  store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog delivery_log(redis, config.delivery_log);
   SubscriptionCache subscriptions(io.get_executor(), redis, webhooks, config.subscription_refresh);
   Metrics metrics;

@@ -12,6 +12,7 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
   cfg.redis = read_redis(r);
   cfg.kafka = read_kafka(r);
   cfg.log = read_log(r);
+  cfg.secret_keys = read_secret_keys(r);
   cfg.retry_schedule =
       r.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
   for (const auto d : cfg.retry_schedule)

@@ -13,6 +13,7 @@ struct DispatcherConfig {
   RedisConfig redis;
   KafkaConfig kafka;
   LogConfig log;
+  SecretKeyring secret_keys;  // opens webhook signing secrets read from Redis
   std::vector<Millis> retry_schedule;
   Millis delivery_timeout{30'000};
   bool allow_http = false;

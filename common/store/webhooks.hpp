@@ -11,6 +11,7 @@
 #include "common/ids.hpp"
 #include "common/redis/client.hpp"
 #include "common/result.hpp"
+#include "common/secret_box.hpp"
 #include "common/store/errors.hpp"
 #include "common/time.hpp"
 
@@ -70,10 +71,22 @@ struct WebhookPage {
   std::optional<std::string> next_cursor;
 };
 
+// What reseal_all() did.
+struct ResealReport {
+  std::size_t resealed = 0;         // values rewritten under the current key
+  std::size_t plaintext = 0;        // of those, legacy plaintext values now encrypted
+  std::size_t already_current = 0;  // values already sealed under the current key
+  std::size_t failed = 0;           // values that did not open (unknown key, tampered): left as is
+};
+
+// Signing secrets (`secret`, `previous_secret`) are stored sealed by `keyring` (common/secret_box),
+// with the webhook id as associated data. Reads also accept a legacy plaintext "whsec_…" value
+// (written before encryption at rest); reseal_all() encrypts those.
 class WebhookStore {
  public:
-  WebhookStore(redis::Client& redis, const Clock& clock, Random& random)
-      : redis_(redis), clock_(clock), random_(random), ids_(clock, random) {}
+  WebhookStore(redis::Client& redis, const Clock& clock, Random& random,
+               const SecretKeyring& keyring)
+      : redis_(redis), clock_(clock), random_(random), keyring_(keyring), ids_(clock, random) {}
 
   asio::awaitable<Result<Webhook, StoreError>> create(NewWebhook in);
   // not_found for an unknown id and for another tenant's webhook alike.
@@ -90,11 +103,16 @@ class WebhookStore {
                                                              std::string_view id);
   // Every webhook of a tenant in one round trip (the dispatcher's subscription cache).
   asio::awaitable<Result<std::vector<Webhook>, StoreError>> load_tenant(std::string_view tenant);
+  // Rewrites every stored secret not sealed under the keyring's current key (key rotation, and
+  // the upgrade from plaintext). Safe while the API and dispatchers run: each value is replaced
+  // only if it is still the one read.
+  asio::awaitable<Result<ResealReport, StoreError>> reseal_all();
 
  private:
   redis::Client& redis_;
   const Clock& clock_;
   Random& random_;
+  const SecretKeyring& keyring_;
   IdGenerator ids_;
 };
 

@@ -29,8 +29,10 @@ BINARIES = ["hookstream-api", "hookstream-dispatcher", "hookstream-produce"]
 KAFKA, REDIS, TOPICS, API, DISPATCHER = "kafka", "redis", "kafka-topics", "api", "dispatcher"
 # Packages debian:12-slim already has (libm is part of libc6).
 BASE_IMAGE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
-# compose.yaml requires it (${REDIS_PASSWORD:?…}); any value does for `config`.
-SECRETS = {"REDIS_PASSWORD": "check-deploy-password"}
+# compose.yaml requires these (${NAME:?…}); the keyring must be well-formed, since the binaries
+# validate the settings compose resolves.
+SECRETS = {"REDIS_PASSWORD": "check-deploy-password",
+           "HOOKSTREAM_SECRET_KEYS": "check:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
 
 problems = []
 

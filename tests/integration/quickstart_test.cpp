@@ -82,7 +82,9 @@ class Quickstart : public ::testing::Test {
         // Quicker consumer-group rebalances on the embedded cluster.
         {"HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS", "3000"},
         {"HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS", "500"}};
-    options.unset_env = {"HOOKSTREAM_KAFKA_BROKERS", "HOOKSTREAM_DISPATCHERS"};
+    // HOOKSTREAM_SECRET_KEYS too: ./scripts/run must generate its own local keyring.
+    options.unset_env = {"HOOKSTREAM_KAFKA_BROKERS", "HOOKSTREAM_DISPATCHERS",
+                         "HOOKSTREAM_SECRET_KEYS"};
     return options;
   }
 
