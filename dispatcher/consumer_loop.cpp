@@ -97,8 +97,13 @@ void ConsumerLoop::apply_flow_requests() {
 }
 
 void ConsumerLoop::apply_backpressure() {
-  const auto pending = offsets_.in_flight();
-  metrics_.set_pending_records(static_cast<double>(pending));
+  metrics_.set_pending_records(static_cast<double>(offsets_.in_flight()));
+  // Records of a partition the dispatcher paused (a retry tier whose head is not due yet) wait by
+  // design, for up to the longest retry delay, and are bounded by one fetch per partition. They
+  // must not count here: once more than half the bound of them waited, the consumer stayed paused
+  // until they came due (an hour, with the default schedule), delivering nothing meanwhile.
+  const auto pending = offsets_.in_flight_if(
+      [this](const kafka::TopicPartition& tp) { return !flow_paused_.contains(tp); });
   if (!backpressure_ && pending >= config_.max_pending_records) {
     backpressure_ = true;
     if (auto assigned = consumer_->assignment()) (void)consumer_->pause(*assigned);
@@ -129,11 +134,16 @@ void ConsumerLoop::loop() {
     if (!batch) {
       log::warn("consumer error", {{"error", batch.error().message}});
     } else {
-      for (auto& record : *batch) {
-        if (!offsets_.begin({record.topic, record.partition}, record.offset)) continue;
-        asio::post(io_,
-                   [this, r = std::move(record)]() mutable { dispatcher_->handle(std::move(r)); });
-      }
+      // One hand-over per batch, not per record: each post may wake the io thread.
+      std::vector<kafka::Record> fresh;
+      fresh.reserve(batch->size());
+      for (auto& record : *batch)
+        if (offsets_.begin({record.topic, record.partition}, record.offset))
+          fresh.push_back(std::move(record));
+      if (!fresh.empty())
+        asio::post(io_, [this, records = std::move(fresh)]() mutable {
+          for (auto& r : records) dispatcher_->handle(std::move(r));
+        });
     }
     if (std::chrono::steady_clock::now() - last_commit >= Millis{200}) {
       commit(false);

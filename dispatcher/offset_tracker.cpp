@@ -69,4 +69,13 @@ std::size_t OffsetTracker::in_flight() const {
   return n;
 }
 
+std::size_t OffsetTracker::in_flight_if(
+    const std::function<bool(const kafka::TopicPartition&)>& counts) const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [tp, s] : partitions_)
+    if (counts(tp)) n += s.in_flight.size();
+  return n;
+}
+
 }  // namespace hookstream::dispatcher

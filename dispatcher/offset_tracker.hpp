@@ -4,6 +4,7 @@
 // order; the committable offset is the lowest one still in flight (or one past the highest seen).
 //
 // Thread-safe: the consumer thread begins records and commits, the delivery thread completes them.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -32,6 +33,8 @@ class OffsetTracker {
   // Offsets that moved since the last call.
   std::vector<kafka::TopicPartitionOffset> take_committable();
   std::size_t in_flight() const;
+  // Records in flight in the partitions for which `counts` is true.
+  std::size_t in_flight_if(const std::function<bool(const kafka::TopicPartition&)>& counts) const;
 
  private:
   struct PartitionState {

@@ -105,7 +105,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config,
           {"enable.auto.commit", "false"},
           {"enable.auto.offset.store", "false"},
           {"auto.offset.reset", "earliest"},
-          {"partition.assignment.strategy", "cooperative-sticky"},
+          {"partition.assignment.strategy", "roundrobin"},
           {"session.timeout.ms", std::to_string(options.session_timeout.count())},
           {"max.poll.interval.ms", std::to_string(options.max_poll_interval.count())},
           // Logs are served by poll(), on the consumer's thread, so an offset reset found in them

@@ -3,12 +3,15 @@
 // enable.auto.offset.store=false, auto.offset.reset=earliest): nothing is committed unless the
 // caller commits it, so a record is acknowledged only after it has been fully handled.
 //
-// Rebalancing uses the incremental cooperative protocol (partition.assignment.strategy =
-// cooperative-sticky): on a rebalance only the partitions that move are revoked, so the other
-// members keep working. librdkafka 2.0.2 and its mock cluster both support it (the broker side only
-// relays member metadata; the cooperative protocol is client-side). A member that sets a
-// different strategy through HOOKSTREAM_RDKAFKA_PARTITION_ASSIGNMENT_STRATEGY gets eager
-// rebalancing, and the listener then sees the full assignment revoked and reassigned.
+// Rebalancing is eager, with the roundrobin assignor (partition.assignment.strategy =
+// roundrobin): every member subscribes to the same topics (events and every retry tier), and
+// roundrobin deals each topic's partitions out evenly, so every member gets its share of the
+// events topic. cooperative-sticky was used before and is not: it balances only the total
+// partition count, so with two members one got all 128 events partitions and the other all the
+// retry tiers (the chaos suite's sigterm_under_load found it). Eager means a rebalance revokes
+// every partition (the listener commits what was finished) and assigns again. A deployment may
+// still choose another strategy through HOOKSTREAM_RDKAFKA_PARTITION_ASSIGNMENT_STRATEGY; the
+// listener handles both protocols.
 //
 // Threading: one thread uses a Consumer. Listener and callbacks run inside poll()/poll_batch()
 // (and close()), on that thread.

@@ -192,7 +192,7 @@ TEST(KafkaClient, ProducerToConsumerRoundTripWithHeaders) {
   ASSERT_EQ(in->headers.size(), 3u);
   EXPECT_EQ(*in->header("ce_tenant"), "acme");
   EXPECT_EQ(*in->header("empty"), "");
-  EXPECT_EQ(consumer->rebalance_protocol(), "COOPERATIVE");
+  EXPECT_EQ(consumer->rebalance_protocol(), "EAGER");
   EXPECT_TRUE(consumer->close());
 }
 
@@ -241,7 +241,7 @@ TEST(KafkaClient, GroupMembersSplitPartitionsAndResumeAfterCommittedOffsets) {
       25s))
       << "a owns " << owned_a.owned.size() << ", b owns " << owned_b.owned.size();
   for (const auto& tp : owned_a.owned) EXPECT_FALSE(owned_b.owned.contains(tp));
-  EXPECT_EQ(a->rebalance_protocol(), "COOPERATIVE");
+  EXPECT_EQ(a->rebalance_protocol(), "EAGER");
 
   auto producer = make_producer(config);
   std::vector<Record> batch;
