@@ -16,6 +16,7 @@ RUN apt-get update \
       libssl-dev \
       librdkafka-dev \
       libhiredis-dev \
+      libjemalloc-dev \
       nlohmann-json3-dev \
       libspdlog-dev \
       libfmt-dev \
@@ -39,6 +40,7 @@ RUN apt-get update \
       ca-certificates \
       libfmt9 \
       libhiredis0.14 \
+      libjemalloc2 \
       libprometheus-cpp-core1.0 \
       librdkafka1 \
       libspdlog1.10 \

@@ -22,16 +22,27 @@ from stack import (EVENT_TYPE, Stack, cpu_seconds, event_line, http_json, log, o
 
 
 class Measure:
-    """Dispatcher CPU seconds and peak RSS over a scenario."""
+    """Dispatcher CPU seconds and peak RSS over a scenario, and the CPU the rest of the stack
+    (Redis, the embedded Kafka cluster, the receivers) spent meanwhile."""
 
-    def __init__(self, dispatchers):
+    def __init__(self, dispatchers, stack=None):
         self.ds = dispatchers
+        self.others = [p for p in (stack.procs if stack else []) if p not in dispatchers and p.poll() is None]
         self.cpu0 = sum(cpu_seconds(d.pid) for d in dispatchers)
+        self.other0 = {p.pid: cpu_seconds(p.pid) for p in self.others}
 
     def done(self, deliveries):
         cpu = sum(cpu_seconds(d.pid) for d in self.ds) - self.cpu0
-        return {"cpu_s_per_1k": round(cpu / max(deliveries, 1) * 1000, 4),
-                "peak_rss_mib": round(max(peak_rss_mib(d.pid) for d in self.ds), 1)}
+        r = {"cpu_s_per_1k": round(cpu / max(deliveries, 1) * 1000, 4),
+             "peak_rss_mib": round(max(peak_rss_mib(d.pid) for d in self.ds), 1)}
+        by_role = {}
+        for p in self.others:
+            if p.poll() is None:
+                role = p.name.rstrip("0123456789-")
+                by_role[role] = by_role.get(role, 0.0) + cpu_seconds(p.pid) - self.other0[p.pid]
+        for role, c in sorted(by_role.items()):
+            r[f"{role}_cpu_s_per_1k"] = round(c / max(deliveries, 1) * 1000, 4)
+        return r
 
 
 def rate_from_stats(stats, deliveries):
@@ -48,7 +59,7 @@ def scenario_throughput(args, stack):
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
     stack.publish(n, 1024)
     d = stack.dispatcher()
-    m = Measure([d])
+    m = Measure([d], stack)
     stats = wait_delivered([sink], n, args.timeout, "throughput")
     r = {"deliveries_per_s": round(rate_from_stats(stats, n)), "delivered": ok_deliveries(stats[0]), "expected": n}
     r.update(m.done(n))
@@ -60,7 +71,7 @@ def scenario_fanout(args, stack):
     sink = stack.sink("sink")
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/e{i}" for i in range(endpoints)])
     d = stack.dispatcher()
-    m = Measure([d])
+    m = Measure([d], stack)
     stack.publish(n, 1024)
     stats = wait_delivered([sink], n * endpoints, args.timeout, "fan-out")
     r = {"deliveries_per_s": round(rate_from_stats(stats, n * endpoints)), "delivered": ok_deliveries(stats[0]),
@@ -100,7 +111,7 @@ def scenario_latency(args, stack):
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
     d = stack.dispatcher()
     warm_up(stack, [sink], 1)
-    m = Measure([d])
+    m = Measure([d], stack)
     n = paced_publish(stack, args.rate, args.seconds, 1024)
     stats = wait_delivered([sink], n, args.timeout, "latency")[0]
     lat = stats["latency_ms"]
@@ -117,7 +128,7 @@ def scenario_isolation(args, stack):
                           [f"http://127.0.0.1:{sick.port}/never"])
     d = stack.dispatcher(env={"HOOKSTREAM_DELIVERY_TIMEOUT": "2s"})
     warm_up(stack, [healthy], 10)
-    m = Measure([d])
+    m = Measure([d], stack)
     n = paced_publish(stack, args.rate // 10, args.seconds, 1024)
     stats = wait_delivered([healthy], n * 10, args.timeout, "isolation")[0]
     lat = stats["latency_ms"]
@@ -132,7 +143,7 @@ def scenario_failures(args, stack):
     sink = stack.sink("sink", "--fail-percent", "30")
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
     d = stack.dispatcher()
-    m = Measure([d])
+    m = Measure([d], stack)
     stack.publish(n, 1024)
     stats = wait_delivered([sink], n, args.timeout, "failures")[0]
     # Every event must have a 2xx (30% fail per attempt; 10 attempts make a loss ~6e-6 per event).
@@ -192,6 +203,10 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny sizes: checks completion, not speed")
     ap.add_argument("--out", default=None, help="JSON results file")
     ap.add_argument("--keep", action="store_true", help="keep each stack's logs")
+    ap.add_argument("--throughput-events", type=int, default=None,
+                    help="events of the throughput scenario (default 200,000; smoke 2,000)")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for every process of every stack (repeatable)")
     args = ap.parse_args()
     args.events, args.endpoints, args.fanout_events = 200_000, 1000, 200
     args.rate, args.seconds, args.failure_events = 2000, 30, 20_000
@@ -200,6 +215,9 @@ def main():
         args.events, args.endpoints, args.fanout_events = 2000, 20, 20
         args.rate, args.seconds, args.failure_events = 200, 3, 500
         args.timeout, args.wrk_seconds, args.repeat = 120, 2, 1
+    if args.throughput_events:
+        args.events = args.throughput_events
+    extra_env = dict(kv.split("=", 1) for kv in args.env)
 
     workdir = tempfile.mkdtemp(prefix="hookstream-bench-")
     results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
@@ -213,7 +231,7 @@ def main():
         runs = []
         for i in range(args.repeat):
             log(f"{name} run {i + 1}/{args.repeat}")
-            stack = Stack(args.bin, workdir, env=env)
+            stack = Stack(args.bin, workdir, env={**env, **extra_env})
             try:
                 stack.start()
                 r, _ = fn(args, stack)

@@ -39,3 +39,12 @@ function(hookstream_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} hookstream_build_flags hookstream_warnings)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 endfunction()
+
+# The services allocate with jemalloc: their hot paths make many short-lived blocks larger than
+# glibc's per-thread cache holds (1 KiB bodies, coroutine frames), and glibc's malloc took about a
+# third of the dispatcher's CPU (bench/README.md). Not under sanitizers, which bring their own.
+function(hookstream_use_jemalloc target)
+  if(NOT HOOKSTREAM_SANITIZE AND NOT HOOKSTREAM_FUZZ)
+    target_link_libraries(${target} PRIVATE PkgConfig::JEMALLOC)
+  endif()
+endfunction()

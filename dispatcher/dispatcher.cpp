@@ -279,12 +279,16 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   gate->started.push_back(started);
   ++in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
-  co_await attempt(task, *webhook);
+  const auto attempted_at = deps_.clock.now();
+  auto result = co_await send(task, *webhook, attempted_at);
+  // The slots bound requests to endpoints, not writes to Redis: the next request to this endpoint
+  // starts while this attempt is being logged.
   --in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
   global_slots_.release();
   std::erase(gate->started, started);
   gate->slots.release();
+  co_await settle(task, *webhook, std::move(result), attempted_at);
 }
 
 bool Dispatcher::stalled(const EndpointGate& gate) const {
@@ -312,8 +316,9 @@ asio::awaitable<void> Dispatcher::sweep_stalled_endpoints() {
   }
 }
 
-asio::awaitable<void> Dispatcher::attempt(DeliveryTask& task, const store::Webhook& webhook) {
-  const auto started = deps_.clock.now();
+asio::awaitable<http::DeliveryResult> Dispatcher::send(const DeliveryTask& task,
+                                                       const store::Webhook& webhook,
+                                                       TimePoint started) {
   const http::WebhookMessage message{task.event->id, task.event->type, task.payload, task.attempt,
                                      false};
   auto request =
@@ -331,7 +336,11 @@ asio::awaitable<void> Dispatcher::attempt(DeliveryTask& task, const store::Webho
   }
   deps_.metrics.attempt(std::string(http::to_string(result.outcome)),
                         static_cast<double>(result.duration.count()) / 1000.0);
+  co_return result;
+}
 
+asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhook& webhook,
+                                         http::DeliveryResult result, TimePoint started) {
   const bool success = result.outcome == http::Outcome::success;
   const bool gone = result.outcome == http::Outcome::http_error && result.status == 410;
   std::optional<Millis> next;

@@ -64,7 +64,12 @@ class Dispatcher {
   asio::awaitable<void> process_retry(std::shared_ptr<const kafka::Record> record);
   asio::awaitable<void> deliver(DeliveryTask task);
   asio::awaitable<void> deliver_counted(DeliveryTask task);  // deliver, then free a pending unit
-  asio::awaitable<void> attempt(DeliveryTask& task, const store::Webhook& webhook);
+  // One attempt: the signed POST (under the endpoint's and the global slot), then settle() logs
+  // it and schedules the retry (after the slots are released).
+  asio::awaitable<http::DeliveryResult> send(const DeliveryTask& task,
+                                             const store::Webhook& webhook, TimePoint started);
+  asio::awaitable<void> settle(DeliveryTask& task, const store::Webhook& webhook,
+                               http::DeliveryResult result, TimePoint started);
   asio::awaitable<bool> schedule_retry(const DeliveryTask& task, int attempt, Millis delay);
   asio::awaitable<void> record_not_attempted(const DeliveryTask& task,
                                              const store::Webhook& webhook, std::string reason);
