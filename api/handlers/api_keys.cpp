@@ -23,11 +23,11 @@ json api_key_json(const store::ApiKey& k) {
 namespace {
 
 // A key can mint only keys that are no more powerful than itself: the scopes it holds (else 403
-// insufficient_scopes naming the missing ones), at most its own rate limit and no later expiry
-// (else 400; both are inherited when not given). Otherwise a leaked keys:manage key would be a
-// master key (SPEC is silent; docs/security.md states the rule).
-std::optional<ApiError> exceeds_creator(store::NewApiKey& in, const store::ApiKey& creator,
-                                        std::int64_t default_rate_limit) {
+// insufficient_scopes naming the missing ones) and no later expiry (else 400; inherited when not
+// given). Otherwise a leaked keys:manage key would be a master key, or one that never expires
+// (SPEC is silent; docs/security.md states the rule). The rate limit is not capped: it is a
+// per-key budget, and a keys:manage key can mint more keys anyway, so a cap would protect nothing.
+std::optional<ApiError> exceeds_creator(store::NewApiKey& in, const store::ApiKey& creator) {
   json missing = json::array();
   for (auto scope : in.scopes)
     if (!creator.has_scope(scope)) missing.push_back(to_string(scope));
@@ -35,14 +35,6 @@ std::optional<ApiError> exceeds_creator(store::NewApiKey& in, const store::ApiKe
     return ApiError{ApiErrc::insufficient_scopes,
                     "an API key cannot grant scopes it does not hold",
                     {{"required_scopes", missing}}};
-  const std::int64_t own_limit = creator.rate_limit.value_or(default_rate_limit);
-  // Like the expiry below, a lower own limit is inherited when the request names none.
-  if (!in.rate_limit && own_limit < default_rate_limit) in.rate_limit = own_limit;
-  if (in.rate_limit.value_or(default_rate_limit) > own_limit)
-    return ApiError{ApiErrc::validation_failed,
-                    "an API key cannot grant a rate limit above its own (" +
-                        std::to_string(own_limit) + " requests per minute)",
-                    {{"fields", {{"rate_limit", "at most " + std::to_string(own_limit)}}}}};
   // A key that expires mints keys that expire no later; without an expiry the new key inherits it.
   if (creator.expires_at) {
     if (!in.expires_at) in.expires_at = creator.expires_at;
@@ -60,8 +52,7 @@ asio::awaitable<Response> create(RequestContext& ctx) {
   auto& s = ctx.services;
   auto in = parse_new_api_key(ctx.req.body(), ctx.tenant(), s.clock.now());
   if (!in) co_return error_response(in.error());
-  if (auto refused = exceeds_creator(*in, *ctx.key, s.config.default_rate_limit))
-    co_return error_response(*refused);
+  if (auto refused = exceeds_creator(*in, *ctx.key)) co_return error_response(*refused);
   auto created = co_await s.keys.create(std::move(*in));
   if (!created) co_return error_response(to_api_error(created.error(), "API key"));
   auto out = api_key_json(created->key);
