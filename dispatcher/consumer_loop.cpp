@@ -1,5 +1,7 @@
 #include "dispatcher/consumer_loop.hpp"
 
+#include <algorithm>
+
 #include "common/kafka/topics.hpp"
 #include "common/log.hpp"
 
@@ -19,6 +21,10 @@ Result<void> ConsumerLoop::start(Dispatcher& dispatcher) {
   kafka::ConsumerOptions options;
   options.client_id = "hookstream-dispatcher-" + config_.instance_id;
   options.rebalance_listener = this;
+  options.on_commit = [this](const Result<void>& result,
+                             const std::vector<kafka::TopicPartitionOffset>& offsets) {
+    if (!result) note_failed_commit(offsets);
+  };
   options.on_offset_reset = [this](const kafka::OffsetReset& reset) {
     metrics_.offset_reset();
     log::error("committed offset gone: records were lost before they were delivered",
@@ -70,6 +76,16 @@ void ConsumerLoop::on_assigned(const std::vector<kafka::TopicPartition>& partiti
 void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
   // Last chance to commit what was finished; unfinished records go to the next owner.
   auto final_offsets = offsets_.revoke(partitions);
+  for (const auto& tp : partitions) {
+    const auto failed = failed_commits_.find(tp);
+    const bool newer = std::any_of(final_offsets.begin(), final_offsets.end(), [&](const auto& o) {
+      return o.topic == tp.topic && o.partition == tp.partition;
+    });
+    if (failed != failed_commits_.end() && !newer)
+      final_offsets.push_back({tp.topic, tp.partition, failed->second});
+    if (failed != failed_commits_.end()) failed_commits_.erase(failed);
+    last_sent_.erase(tp);
+  }
   if (!final_offsets.empty()) {
     if (auto ok = consumer_->commit_sync(final_offsets); !ok)
       log::warn("commit on revocation failed", {{"error", ok.error().message}});
@@ -120,9 +136,28 @@ void ConsumerLoop::apply_backpressure() {
 
 void ConsumerLoop::commit(bool sync) {
   auto offsets = offsets_.take_committable();
+  for (const auto& o : offsets) {
+    failed_commits_.erase({o.topic, o.partition});  // replaced by a newer offset
+    last_sent_[{o.topic, o.partition}] = o.offset;
+  }
+  for (const auto& [tp, offset] : failed_commits_)
+    offsets.push_back({tp.topic, tp.partition, offset});
+  failed_commits_.clear();  // a failure puts them back
   if (offsets.empty()) return;
   auto ok = sync ? consumer_->commit_sync(offsets) : consumer_->commit_async(offsets);
-  if (!ok) log::warn("offset commit failed", {{"error", ok.error().message}});
+  if (!ok) {
+    log::warn("offset commit failed", {{"error", ok.error().message}});
+    note_failed_commit(offsets);
+  }
+}
+
+void ConsumerLoop::note_failed_commit(const std::vector<kafka::TopicPartitionOffset>& offsets) {
+  for (const auto& o : offsets) {
+    const kafka::TopicPartition tp{o.topic, o.partition};
+    // Only the newest offset sent for a partition is worth sending again.
+    if (const auto it = last_sent_.find(tp); it != last_sent_.end() && it->second == o.offset)
+      failed_commits_[tp] = o.offset;
+  }
 }
 
 void ConsumerLoop::loop() {

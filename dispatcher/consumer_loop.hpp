@@ -6,6 +6,7 @@
 // what it can before letting go.
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -45,6 +46,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void apply_flow_requests();
   void apply_backpressure();
   void commit(bool sync);
+  void note_failed_commit(const std::vector<kafka::TopicPartitionOffset>& offsets);
   void drain();
 
   const DispatcherConfig& config_;
@@ -62,6 +64,11 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;
   std::set<kafka::TopicPartition> flow_paused_;  // consumer thread only
   bool backpressure_ = false;                    // consumer thread only
+  // The OffsetTracker hands an offset out once; a commit of it that fails (a rebalance, a moving
+  // coordinator) is kept here and sent again with the next commit and at revocation, unless a newer
+  // offset of its partition was sent meanwhile. Consumer thread only.
+  std::map<kafka::TopicPartition, std::int64_t> last_sent_;
+  std::map<kafka::TopicPartition, std::int64_t> failed_commits_;
 };
 
 }  // namespace hookstream::dispatcher
