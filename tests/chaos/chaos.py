@@ -479,11 +479,14 @@ def scenario_receiver_chaos(args, stack):
         except RuntimeError as e:
             raise ScenarioFailed(f"{e}: {seen}")
         for name, wid in created.items():
-            _, body = stack.api("GET", f"/v1/webhooks/{wid}/deliveries?limit=100")
+            status, body = stack.api("GET", f"/v1/webhooks/{wid}/deliveries?limit=100")
+            check(status == 200, f"GET deliveries of {name}: {status} {body}")
             names = set()
             for x in body["data"]["deliveries"]:
-                _, one = stack.api("GET", f"/v1/webhooks/{wid}/deliveries/{x['id']}")
+                status, one = stack.api("GET", f"/v1/webhooks/{wid}/deliveries/{x['id']}")
+                check(status == 200, f"GET delivery {x['id']} of {name}: {status} {one}")
                 names |= {a["outcome"] for a in one["data"]["delivery"]["attempts"]}
+            check(names, f"{name}: no attempt logged: {body}")
             outcomes[name] = sorted(names)
         wait_until("attempt slots given back",
                    lambda: metric(metrics_port, "hookstream_deliveries_in_flight") == 0, 30)
@@ -735,8 +738,8 @@ def main():
             stack.start()
             r = fn(args, stack)
             ok = r["lost"] == 0
-        except (ScenarioFailed, RuntimeError) as e:
-            r, ok = {"error": str(e)}, False
+        except Exception as e:  # noqa: BLE001 - any failure is this scenario's, reported with its logs
+            r, ok = {"error": f"{type(e).__name__}: {e}"}, False
         r["seconds"] = round(time.monotonic() - t0, 1)
         r["result"] = "PASS" if ok else "FAIL"
         if not ok:
