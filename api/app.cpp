@@ -163,11 +163,21 @@ int run_server(const ApiConfig& config) {
   std::atomic<bool> kafka_reachable{false};
   std::atomic<bool> stop_probe{false};
   Services services{
-      config,         clock,      random,
-      redis,          **producer, keys,
-      webhooks,       deliveries, **http_client,
-      auth,           limiter,    metrics,
-      catalog,        ids,        {config.allow_http, &catalog, config.events.max_data_bytes},
+      config,
+      clock,
+      random,
+      redis,
+      **producer,
+      keys,
+      webhooks,
+      deliveries,
+      **http_client,
+      auth,
+      limiter,
+      metrics,
+      catalog,
+      ids,
+      {config.allow_http, &catalog, config.events.max_data_bytes, config.allow_private_targets},
       kafka_reachable};
   const Router router = make_router();
 

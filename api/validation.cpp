@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/http/address_guard.hpp"
 #include "common/http/webhook_request.hpp"
 #include "common/signing.hpp"
 #include "common/url.hpp"
@@ -51,6 +52,16 @@ std::optional<std::string> url_field(const json& v, const ValidationRules& rules
   }
   if (!url->is_https() && !rules.allow_http) {
     errors.add("url", "must be an https:// URL (plain http is not allowed by this deployment)");
+    return std::nullopt;
+  }
+  // A literal address is judged now, as every delivery would judge it; a name only at connect
+  // time (its addresses may change), where the same guard applies.
+  if (const auto address = hookstream::http::literal_address(url->host);
+      address && hookstream::http::is_blocked(*address, rules.allow_private_targets)) {
+    errors.add("url",
+               "names " + address->to_string() + ", a " +
+                   std::string(hookstream::http::to_string(hookstream::http::classify(*address))) +
+                   " address this deployment does not deliver to");
     return std::nullopt;
   }
   return text;

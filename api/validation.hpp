@@ -22,6 +22,7 @@ struct ValidationRules {
   bool allow_http = false;
   const EventCatalog* catalog = nullptr;
   std::size_t max_event_bytes = 256 * 1024;
+  bool allow_private_targets = false;  // literal loopback/private URLs are refused unless set
 };
 
 // Header names a webhook may not set: transport headers and the ones hookstream signs with.

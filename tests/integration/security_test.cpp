@@ -494,6 +494,41 @@ TEST_F(Security, CustomHeadersCannotOverrideSigningHeaders) {
   }
 }
 
+TEST_F(Security, PrivateTargetsAreRefusedAtCreationAndOnTestPingsUnlessAllowed) {
+  // A second API replica on the same Redis and Kafka, without the allow-list the suite uses.
+  auto env = p_->env();
+  env["HOOKSTREAM_ALLOW_PRIVATE_TARGETS"] = "false";
+  ApiServer strict(env);
+  for (const char* url :
+       {"https://127.0.0.1/hooks", "https://2130706433/hooks", "https://0x7f.1/hooks",
+        "https://0177.0.0.1:8443/hooks", "https://[::1]/hooks", "https://[::ffff:169.254.169.254]/",
+        "https://169.254.169.254/latest/meta-data", "https://10.1/hooks", "https://[fd00::1]/",
+        "https://0/hooks", "https://224.0.0.1/"}) {
+    const auto r = strict.request("POST", "/v1/webhooks", p_->admin_key(),
+                                  json{{"url", url}, {"events", {"*"}}}.dump());
+    expect_error(r, 400, "validation_failed", url);
+    EXPECT_TRUE(r.json()["error"]["details"]["fields"].contains("url")) << r.body;
+  }
+  // A name is judged when a request connects: a test ping to localhost is refused there.
+  const auto named =
+      strict.request("POST", "/v1/webhooks", p_->admin_key(),
+                     json{{"url", "https://localhost:1/hooks"}, {"events", {"*"}}}.dump());
+  ASSERT_EQ(named.status, 201) << named.body;
+  const auto ping = strict.request(
+      "POST", "/v1/webhooks/" + named.json()["data"]["webhook"]["id"].get<std::string>() + "/test",
+      p_->admin_key());
+  ASSERT_EQ(ping.status, 200) << ping.body;
+  EXPECT_EQ(ping.json()["data"]["delivered"], false) << ping.body;
+  EXPECT_EQ(ping.json()["data"]["outcome"], "blocked_address") << ping.body;
+  // The allow-listed replica accepts a loopback literal (multicast stays refused everywhere).
+  const auto allowed = call("POST", "/v1/webhooks", p_->admin_key(),
+                            json{{"url", "https://127.0.0.1:1/hooks"}, {"events", {"*"}}}.dump());
+  EXPECT_EQ(allowed.status, 201) << allowed.body;
+  expect_error(call("POST", "/v1/webhooks", p_->admin_key(),
+                    json{{"url", "https://224.0.0.1/"}, {"events", {"*"}}}.dump()),
+               400, "validation_failed", "multicast");
+}
+
 TEST(SecretKeysAtStart, MissingOrMalformedKeyringStopsEachBinaryWithANamedError) {
   const std::string material = std::string(20, 'Z');
   for (const char* binary : {"hookstream-api", "hookstream-dispatcher"}) {
