@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <span>
+#include <stdexcept>
 
 #include "common/base64.hpp"
 
