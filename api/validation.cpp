@@ -6,6 +6,7 @@
 
 #include "common/http/address_guard.hpp"
 #include "common/http/webhook_request.hpp"
+#include "common/json.hpp"
 #include "common/signing.hpp"
 #include "common/url.hpp"
 
@@ -191,16 +192,19 @@ bool is_reserved_header(std::string_view name) {
 }
 
 Result<json, ApiError> parse_json_object(std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
+  auto doc = parse_untrusted_json(body);
+  if (!doc) {
+    const auto& e = doc.error();
     return fail(ApiError{ApiErrc::validation_failed,
-                         "the request body is not valid JSON",
-                         {{"fields", {{"body", "not valid JSON"}}}}});
-  if (!doc.is_object())
+                         e.code == JsonErrc::syntax ? "the request body is not valid JSON"
+                                                    : "the request body is refused: " + e.message,
+                         {{"fields", {{"body", e.message}}}}});
+  }
+  if (!doc->is_object())
     return fail(ApiError{ApiErrc::validation_failed,
                          "the request body must be a JSON object",
                          {{"fields", {{"body", "must be a JSON object"}}}}});
-  return doc;
+  return std::move(*doc);
 }
 
 Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std::string tenant,

@@ -2,8 +2,9 @@
 // JSON from untrusted parties (API bodies, structured-mode CloudEvents). nlohmann's parser itself
 // is iterative, but dump(), copies and comparisons recurse: a 200 KB body nested 100,000 deep
 // parses fine and then overflows the stack. So nesting is limited while parsing, and so are the
-// inputs whose meaning would be ambiguous or silently changed: a key given twice (which one
-// wins differs between parsers) and numbers no double can hold (1e400 would become null).
+// inputs whose meaning would be ambiguous: a key given twice (which one wins differs between
+// parsers). nlohmann itself refuses invalid UTF-8, lone surrogates and numbers no double holds
+// (1e400), as syntax errors.
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -16,7 +17,7 @@ namespace hookstream {
 
 inline constexpr std::size_t kMaxJsonDepth = 128;
 
-enum class JsonErrc { syntax, too_deep, duplicate_key, number_out_of_range };
+enum class JsonErrc { syntax, too_deep, duplicate_key };
 
 struct JsonError {
   JsonErrc code;
