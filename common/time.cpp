@@ -112,7 +112,10 @@ Result<Millis> parse_duration(std::string_view text) {
   else
     return fail("invalid_duration",
                 "'" + std::string(text) + "' has no valid unit (use ms, s, m, h or d)");
-  if (n > std::int64_t{1} << 40)
+  // At most 2^40 ms (about 34 years): n * scale must not overflow, and neither must "now + d"
+  // in TimePoint's nanoseconds (an API key's expires_in is a caller's duration).
+  constexpr std::int64_t kMaxMillis = std::int64_t{1} << 40;
+  if (n > kMaxMillis / scale)
     return fail("invalid_duration", "'" + std::string(text) + "' is too large");
   return Millis{n * scale};
 }

@@ -20,7 +20,8 @@ std::string format_rfc3339(TimePoint t);
 // Times TimePoint cannot hold (before 1678 or after 2261) are refused.
 Result<TimePoint> parse_rfc3339(std::string_view text);
 
-// "<integer><unit>" with unit ms, s, m, h or d. Zero is allowed; negative is not.
+// "<integer><unit>" with unit ms, s, m, h or d. Zero is allowed; negative is not, nor more than
+// 2^40 ms (about 34 years).
 Result<Millis> parse_duration(std::string_view text);
 // Comma-separated durations, e.g. HOOKSTREAM_RETRY_SCHEDULE.
 Result<std::vector<Millis>> parse_duration_list(std::string_view text);

@@ -118,5 +118,15 @@ TEST(FuzzRegression, AmbiguousJsonIsRefused) {
   EXPECT_EQ(parse_untrusted_json("").error().code, JsonErrc::syntax);
 }
 
+// corpus/api_body/key_expires_in_overflow: "expires_in":"1099511627776d" overflowed n * scale, and
+// "100000000h" overflowed now + d (UBSan: signed overflow).
+TEST(FuzzRegression, DurationsAreBoundedSoNoArithmeticOverflows) {
+  EXPECT_FALSE(parse_duration("1099511627776d").ok());
+  EXPECT_FALSE(parse_duration("100000000h").ok());
+  EXPECT_FALSE(parse_duration("9223372036854775807ms").ok());
+  EXPECT_EQ(*parse_duration("12725d"), Millis{12725LL * 86'400'000});
+  EXPECT_EQ(*parse_duration("1099511627776ms"), Millis{std::int64_t{1} << 40});
+}
+
 }  // namespace
 }  // namespace hookstream
