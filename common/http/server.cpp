@@ -108,17 +108,24 @@ asio::awaitable<void> HttpServer::accept_loop() {
   }
 }
 
-// Closes the longest-idle connection (the list is in accept order; idle ones wait for a request).
+// Closes the connection that has waited longest for its client: idle since its last answer, or
+// still sending its request. Requests that have fully arrived are never cut off, and a connection
+// accepted a moment ago (which has not had time to send) goes last.
 bool HttpServer::make_room() {
   std::size_t closing = 0;
+  Connection* victim = nullptr;
   for (auto& c : connections_) {
     if (c.closing) {
       ++closing;
-    } else if (!c.busy && c.stream) {
-      c.closing = true;
-      c.stream->cancel();
-      return true;
+    } else if (c.stream && (!c.busy || c.reading) &&
+               (!victim || c.waiting_since < victim->waiting_since)) {
+      victim = &c;
     }
+  }
+  if (victim) {
+    victim->closing = true;
+    victim->stream->cancel();
+    return true;
   }
   // Connections cancelled a moment ago still count until their coroutines finish.
   return connections_.size() - closing < limits_.max_connections;
@@ -126,7 +133,9 @@ bool HttpServer::make_room() {
 
 asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  auto self = connections_.insert(connections_.end(), Connection{&stream, false});
+  auto self = connections_.insert(connections_.end(), Connection{});
+  self->stream = &stream;
+  self->waiting_since = std::chrono::steady_clock::now();
   beast::flat_buffer buffer;
   try {
     while (!stopping_ && co_await handle_one(stream, buffer, *self)) {
@@ -153,12 +162,15 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
     if (ec || self.closing) co_return false;
     buffer.commit(n);
   }
+  if (!self.busy) self.waiting_since = std::chrono::steady_clock::now();
   self.busy = true;
+  self.reading = true;
   stream.expires_after(limits_.request_timeout);
   RequestParser parser;
   configure_request_parser(parser, limits_);
 
   auto refuse = [&](bhttp::status status, std::string_view message) -> asio::awaitable<bool> {
+    self.reading = false;  // the answer is on its way: not one to cut off to make room
     Response res = refusal_(status, message);
     res.keep_alive(false);
     res.prepare_payload();
@@ -216,6 +228,7 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
   }
 
   Request req = parser.release();
+  self.reading = false;
   Response res;
   try {
     res = co_await handler_(req);
@@ -225,13 +238,15 @@ asio::awaitable<bool> HttpServer::handle_one(beast::tcp_stream& stream, beast::f
                                          {"target", std::string(req.target())}});
     res = refusal_(bhttp::status::internal_server_error, "internal error");
   }
-  const bool keep_alive = req.keep_alive() && !stopping_;
+  // A connection picked to make room just as its request completed is answered, then closed.
+  const bool keep_alive = req.keep_alive() && !stopping_ && !self.closing;
   res.version(req.version());
   res.keep_alive(keep_alive);
   res.prepare_payload();
   stream.expires_after(limits_.write_timeout);
   co_await bhttp::async_write(stream, res, redirect_error(use_awaitable, ec));
   self.busy = false;
+  self.waiting_since = std::chrono::steady_clock::now();
   co_return !ec && keep_alive;
 }
 

@@ -26,9 +26,10 @@ struct HttpServerLimits {
   Millis idle_timeout{60'000};     // keep-alive: waiting for the next request to start
   Millis request_timeout{10'000};  // from a request's first byte to its last
   Millis write_timeout{10'000};
-  // At this many connections an idle one (waiting for its next request) is closed to make room
-  // for the newcomer, so idle keep-alive connections can never lock clients out; when every
-  // connection is busy, the newcomer is closed instead.
+  // At this many connections one is closed to make room for the newcomer: the longest idle
+  // (waiting for its next request), else the oldest still sending its request. So neither idle
+  // keep-alive connections nor slow half-sent requests can lock clients out; only when every
+  // connection has a request being answered is the newcomer closed instead.
   std::size_t max_connections = 10'000;
 };
 
@@ -64,8 +65,10 @@ class HttpServer {
  private:
   struct Connection {
     beast::tcp_stream* stream = nullptr;
-    bool busy = false;
+    bool busy = false;     // a request has started arriving and is not answered yet
+    bool reading = false;  // busy, and the request has not fully arrived
     bool closing = false;  // cancelled to make room; its coroutine is on its way out
+    std::chrono::steady_clock::time_point waiting_since{};  // idle or reading since
   };
   bool make_room();
   asio::awaitable<void> accept_loop();
