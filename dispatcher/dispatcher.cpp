@@ -237,11 +237,13 @@ asio::awaitable<void> Dispatcher::process_retry(std::shared_ptr<const kafka::Rec
 
 asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   // The webhook as it is now: it may have been paused, disabled, edited or deleted meanwhile.
-  std::optional<store::Webhook> webhook;
+  TenantWebhooksPtr snapshot;  // keeps `webhook` alive while this delivery runs
+  const store::Webhook* webhook = nullptr;
   for (int round = 0;; ++round) {
     auto r = co_await deps_.subscriptions.tenant(task.event->tenant);
     if (r) {
-      if (const auto* w = (*r)->find(task.webhook_id)) webhook = *w;
+      snapshot = std::move(*r);
+      webhook = snapshot->find(task.webhook_id);
       break;
     }
     if (stopping_) co_return;
@@ -275,20 +277,44 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
     co_return;
   }
   co_await global_slots_.acquire();
+  // Waiting for the slots can take long: the webhook may have been paused (this process's own
+  // failed attempts invalidate the cache at once), edited or deleted meanwhile. Look again, and
+  // keep what we had if Redis does not answer.
+  auto again = co_await deps_.subscriptions.tenant(task.event->tenant);
+  if (again) {
+    snapshot = std::move(*again);
+    webhook = snapshot->find(task.webhook_id);
+  }
+  const bool subscribed = webhook && webhook->subscribes_to(task.event->type);
+  if (!subscribed || webhook->status != store::WebhookStatus::active) {
+    global_slots_.release();
+    gate->slots.release();
+    if (subscribed)
+      co_await record_not_attempted(task, *webhook,
+                                    "endpoint " + std::string(to_string(webhook->status)));
+    finish(task.ctx);
+    co_return;
+  }
   const auto started = Clock::now();
   gate->started.push_back(started);
   ++in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
   const auto attempted_at = deps_.clock.now();
   auto result = co_await send(task, *webhook, attempted_at);
-  // The slots bound requests to endpoints, not writes to Redis: the next request to this endpoint
-  // starts while this attempt is being logged.
-  --in_flight_;
-  deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
-  global_slots_.release();
-  std::erase(gate->started, started);
-  gate->slots.release();
+  const auto release = [&] {
+    --in_flight_;
+    deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
+    global_slots_.release();
+    std::erase(gate->started, started);
+    gate->slots.release();
+  };
+  // The slots bound requests to endpoints, not writes to Redis: after a success the next request
+  // to this endpoint starts while this attempt is logged. A failure keeps its slot until it is
+  // logged, so the failure that pauses an endpoint is counted before another attempt can start.
+  const bool succeeded = result.outcome == http::Outcome::success;
+  if (succeeded) release();
   co_await settle(task, *webhook, std::move(result), attempted_at);
+  if (!succeeded) release();
 }
 
 bool Dispatcher::stalled(const EndpointGate& gate) const {
@@ -380,13 +406,16 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
     if (stopping_) co_return;  // handed back: the next owner makes this attempt again
     co_await backoff(round);
   }
-  // Paused or disabled just now: later deliveries in this process must see it at once.
-  if (health->status != webhook.status) deps_.subscriptions.invalidate(task.event->tenant);
-  if (health->status == store::WebhookStatus::paused &&
-      webhook.status == store::WebhookStatus::active && !success) {
-    deps_.metrics.endpoint_paused();
-    log::warn("endpoint paused after repeated failures",
-              {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
+  // Paused or disabled (just now, or elsewhere): later deliveries in this process must see it at
+  // once. Only the attempt that paused it says so.
+  if (health->status_changed || health->status != webhook.status)
+    deps_.subscriptions.invalidate(task.event->tenant);
+  if (health->status_changed) {
+    if (health->status == store::WebhookStatus::paused) {
+      deps_.metrics.endpoint_paused();
+      log::warn("endpoint paused after repeated failures",
+                {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
+    }
   }
   if (next && health->webhook_exists) {
     if (!co_await schedule_retry(task, task.attempt + 1, *next + jitter)) co_return;

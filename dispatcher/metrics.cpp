@@ -42,7 +42,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 }
 
 void Metrics::attempt(const std::string& outcome, double seconds) {
-  attempts_->Add({{"outcome", outcome}}).Increment();
+  auto it = attempts_by_outcome_.find(outcome);
+  if (it == attempts_by_outcome_.end())
+    it = attempts_by_outcome_.emplace(outcome, &attempts_->Add({{"outcome", outcome}})).first;
+  it->second->Increment();
   latency_->Observe(seconds);
 }
 

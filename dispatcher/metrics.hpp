@@ -6,6 +6,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,8 @@ class Metrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* attempts_;
+  // One counter per outcome, looked up once: Family::Add hashes the labels under a mutex.
+  std::map<std::string, prometheus::Counter*, std::less<>> attempts_by_outcome_;
   prometheus::Histogram* latency_;
   prometheus::Counter* retries_;
   prometheus::Counter* dead_letters_;

@@ -1,15 +1,23 @@
 #include "dispatcher/subscription_cache.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 #include "common/store/layout.hpp"
 #include "common/store/redis_hash.hpp"
 
 namespace hookstream::dispatcher {
 
+TenantWebhooks::TenantWebhooks(std::vector<store::Webhook> all) : webhooks(std::move(all)) {
+  std::sort(webhooks.begin(), webhooks.end(),
+            [](const store::Webhook& a, const store::Webhook& b) { return a.id < b.id; });
+}
+
 const store::Webhook* TenantWebhooks::find(std::string_view id) const {
-  for (const auto& w : webhooks)
-    if (w.id == id) return &w;
-  return nullptr;
+  const auto it =
+      std::lower_bound(webhooks.begin(), webhooks.end(), id,
+                       [](const store::Webhook& w, std::string_view key) { return w.id < key; });
+  return it != webhooks.end() && it->id == id ? &*it : nullptr;
 }
 
 void SubscriptionCache::start() {
@@ -66,7 +74,7 @@ asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> SubscriptionCache:
   auto loaded = co_await webhooks_.load_tenant(tenant);
   Result<TenantWebhooksPtr, store::StoreError> result =
       loaded ? Result<TenantWebhooksPtr, store::StoreError>(
-                   std::make_shared<const TenantWebhooks>(TenantWebhooks{std::move(*loaded)}))
+                   std::make_shared<const TenantWebhooks>(std::move(*loaded)))
              : Result<TenantWebhooksPtr, store::StoreError>(fail(std::move(loaded).error()));
   // A version change while loading may mean this answer is already stale: use it, don't keep it.
   if (result && generation == generation_) cache_[tenant] = *result;

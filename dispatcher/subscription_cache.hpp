@@ -16,8 +16,9 @@
 namespace hookstream::dispatcher {
 
 struct TenantWebhooks {
-  std::vector<store::Webhook> webhooks;
-  const store::Webhook* find(std::string_view id) const;
+  explicit TenantWebhooks(std::vector<store::Webhook> all);
+  std::vector<store::Webhook> webhooks;                   // sorted by id
+  const store::Webhook* find(std::string_view id) const;  // O(log n): once per delivery
 };
 using TenantWebhooksPtr = std::shared_ptr<const TenantWebhooks>;
 

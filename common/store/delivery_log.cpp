@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -14,44 +15,50 @@ namespace {
 
 using nlohmann::json;
 
-// KEYS: delivery hash, attempts list, webhook index, webhook hash, version key.
-// ARGV: see record() below. Returns {webhook status, consecutive_fails} or {"gone"}.
+// KEYS: delivery hash, webhook index, webhook hash, version key.
+// ARGV: see record() below. Returns {webhook status, consecutive_fails, "1" if this attempt
+// changed the status} or {"gone", "0"}.
+//
+// Eight Redis calls for a new delivery, fewer for a retry: this runs once per attempt, so it is
+// the delivery log's share of every delivery's cost. Attempts are fields of the delivery hash
+// ("a<number>" → JSON; the 50 latest kept), so one HSET and one PEXPIRE write a whole attempt;
+// deliveries logged before 0.2 keep theirs in a "<delivery key>:attempts" list, still read.
 const redis::Script kRecordScript(R"lua(
-if redis.call('EXISTS', KEYS[4]) == 0 then return {'gone', '0'} end
+local wh = redis.call('HMGET', KEYS[3], 'url', 'status', 'consecutive_fails')
+if not wh[1] then return {'gone', '0'} end
 local id, now, retention = ARGV[1], tonumber(ARGV[14]), tonumber(ARGV[18])
-redis.call('HSETNX', KEYS[1], 'created_at', ARGV[6])
+local number = tonumber(ARGV[8])
+local new = redis.call('HSETNX', KEYS[1], 'created_at', ARGV[6]) == 1
 redis.call('HSET', KEYS[1], 'webhook_id', ARGV[2], 'tenant', ARGV[3], 'event_id', ARGV[4],
   'event_type', ARGV[5], 'status', ARGV[7], 'attempt_count', ARGV[8], 'response_status', ARGV[9],
-  'last_error', ARGV[10], 'delivered_at', ARGV[11], 'next_retry_at', ARGV[12], 'updated_at', ARGV[14])
-redis.call('RPUSH', KEYS[2], ARGV[13])
-redis.call('LTRIM', KEYS[2], -50, -1)
+  'last_error', ARGV[10], 'delivered_at', ARGV[11], 'next_retry_at', ARGV[12], 'updated_at', ARGV[14],
+  'a' .. ARGV[8], ARGV[13])
+if number > 50 then redis.call('HDEL', KEYS[1], 'a' .. (number - 50)) end
 redis.call('PEXPIRE', KEYS[1], retention)
-redis.call('PEXPIRE', KEYS[2], retention)
-local created = redis.call('HGET', KEYS[1], 'created_at')
-redis.call('ZADD', KEYS[3], 0, string.format('%016d', tonumber(created)) .. ':' .. id)
--- Bound the index by count and age, dropping the records it points to.
-local drop = {}
-local n = redis.call('ZCARD', KEYS[3])
-local max = tonumber(ARGV[19])
-if n > max then
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, n - max - 1)) do drop[#drop + 1] = m end
+if new then
+  redis.call('ZADD', KEYS[2], 0, string.format('%016d', tonumber(ARGV[6])) .. ':' .. id)
+  -- Bound the index by count and age, dropping the records it points to.
+  local drop = {}
+  local n = redis.call('ZCARD', KEYS[2])
+  local max = tonumber(ARGV[19])
+  if n > max then
+    for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, n - max - 1)) do drop[#drop + 1] = m end
+  end
+  local cutoff = '(' .. string.format('%016d', now - retention)
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], '-', cutoff, 'LIMIT', 0, 100)) do
+    drop[#drop + 1] = m
+  end
+  for _, m in ipairs(drop) do
+    local d = string.sub(m, 18)
+    redis.call('DEL', 'hs:dlv:' .. d, 'hs:dlv:' .. d .. ':attempts')
+    redis.call('ZREM', KEYS[2], m)
+  end
 end
-local cutoff = '(' .. string.format('%016d', now - retention)
-for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], '-', cutoff, 'LIMIT', 0, 100)) do
-  drop[#drop + 1] = m
-end
-for _, m in ipairs(drop) do
-  local d = string.sub(m, 18)
-  redis.call('DEL', 'hs:dlv:' .. d, 'hs:dlv:' .. d .. ':attempts')
-  redis.call('ZREM', KEYS[3], m)
-end
-local status = redis.call('HGET', KEYS[4], 'status') or 'active'
-local fails = tonumber(redis.call('HGET', KEYS[4], 'consecutive_fails') or '0') or 0
+local status = wh[2] or 'active'
+local fails = tonumber(wh[3] or '0') or 0
+local changed = false
 if ARGV[15] == '1' then
   if ARGV[16] == '1' then fails = 0 else fails = fails + 1 end
-  redis.call('HSET', KEYS[4], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
-    'last_delivery_ok', ARGV[16])
-  local changed = false
   if ARGV[17] == '1' and status ~= 'disabled' then
     status = 'disabled'
     changed = true
@@ -60,12 +67,16 @@ if ARGV[15] == '1' then
     changed = true
   end
   if changed then
-    redis.call('HSET', KEYS[4], 'status', status, 'updated_at', ARGV[14])
-    redis.call('INCR', KEYS[5])
+    redis.call('HSET', KEYS[3], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
+      'last_delivery_ok', ARGV[16], 'status', status, 'updated_at', ARGV[14])
+    redis.call('INCR', KEYS[4])
     redis.call('PUBLISH', ARGV[21], ARGV[3])
+  else
+    redis.call('HSET', KEYS[3], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
+      'last_delivery_ok', ARGV[16])
   end
 end
-return {status, tostring(fails)}
+return {status, tostring(fails), changed and '1' or '0'}
 )lua");
 
 // KEYS: webhook index. ARGV: start ("+" or "(<member>"), limit, status ("" for any).
@@ -171,7 +182,6 @@ asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(const Att
                         {"error", u.attempt.error},
                         {"duration_ms", u.attempt.duration_ms}};
   std::vector<std::string> keys = {delivery_key(u.delivery_id),
-                                   delivery_key(u.delivery_id) + ":attempts",
                                    webhook_deliveries_key(u.webhook_id), webhook_key(u.webhook_id),
                                    std::string(kWebhooksVersionKey)};
   const bool succeeded = u.status == DeliveryStatus::succeeded;
@@ -198,13 +208,14 @@ asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(const Att
                                    std::string(kChangesChannel)};
   auto r = co_await redis_.eval_script(kRecordScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error() || r->elements().size() != 2)
+  if (r->is_error() || r->elements().size() < 2)
     co_return fail(StoreError{StoreErrc::unavailable, "delivery log script: " + r->debug_string()});
   WebhookHealth h;
   const auto status_text = r->elements()[0].as_string();
   h.webhook_exists = status_text != "gone";
   h.status = parse_webhook_status(status_text).value_or(WebhookStatus::active);
   h.consecutive_fails = std::stoll(std::string(r->elements()[1].as_string()));
+  h.status_changed = r->elements().size() > 2 && r->elements()[2].as_string() == "1";
   co_return h;
 }
 
@@ -279,8 +290,18 @@ asio::awaitable<Result<Delivery, StoreError>> DeliveryLog::get(std::string_view 
   if (!d) co_return d;
   if (d->webhook_id != webhook_id)
     co_return fail(StoreError{StoreErrc::not_found, "no delivery " + std::string(delivery_id)});
-  for (const auto& item : (*r)[1].elements()) {
-    const auto j = json::parse(item.as_string(), nullptr, false);
+  // Attempts are the hash's "a<number>" fields; deliveries logged before 0.2 have a list instead.
+  std::vector<std::string_view> items;
+  for (const auto& item : (*r)[1].elements()) items.push_back(item.as_string());
+  const auto& fields = (*r)[0].elements();
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    const auto name = fields[i].as_string();
+    if (name.size() > 1 && name[0] == 'a' &&
+        name.find_first_not_of("0123456789", 1) == std::string_view::npos)
+      items.push_back(fields[i + 1].as_string());
+  }
+  for (const auto item : items) {
+    const auto j = json::parse(item, nullptr, false);
     if (!j.is_object()) continue;
     AttemptRecord a;
     a.number = j.value("number", 0);
@@ -292,6 +313,9 @@ asio::awaitable<Result<Delivery, StoreError>> DeliveryLog::get(std::string_view 
     a.duration_ms = j.value("duration_ms", std::int64_t{0});
     d->attempts.push_back(std::move(a));
   }
+  std::stable_sort(
+      d->attempts.begin(), d->attempts.end(),
+      [](const AttemptRecord& x, const AttemptRecord& y) { return x.number < y.number; });
   co_return d;
 }
 

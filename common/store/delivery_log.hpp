@@ -65,6 +65,7 @@ struct WebhookHealth {
   bool webhook_exists = true;
   WebhookStatus status = WebhookStatus::active;
   std::int64_t consecutive_fails = 0;
+  bool status_changed = false;  // this attempt paused or disabled the webhook
 };
 
 struct DeliveryLogLimits {

@@ -10,7 +10,7 @@
 //   hs:changes                       pub/sub channel: the tenant whose subscriptions changed
 //   hs:rl:{key_id}:{window}          int    requests in one rate-limit window
 //   hs:idem:{tenant}:{key}           string idempotent POST /v1/events answers (24 h)
-//   hs:dlv:{dlv_id}                  hash   delivery (dispatcher)
+//   hs:dlv:{dlv_id}                  hash   delivery (dispatcher); attempt N in field a<N>
 //   hs:wh:{wh_id}:deliveries         zset   delivery ids by creation time (dispatcher)
 //
 // Scripts touch keys they compute from others (e.g. webhook hashes from a tenant's index), which

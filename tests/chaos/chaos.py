@@ -674,12 +674,7 @@ def scenario_paused_endpoint(args, stack):
 
 # Scenarios that find a bug whose fix belongs to code under other work: skipped (exit 77 in
 # ctest) with the bug named, run with --run-skipped.
-SKIPPED = {
-    "paused_endpoint": "BUG: deliveries queued at an endpoint's gate are attempted after the endpoint "
-                       "was paused (Dispatcher::deliver checks the status before waiting for a slot, "
-                       "not after), and each of those failures logs 'endpoint paused' again; "
-                       "fix belongs in dispatcher/dispatcher.cpp (under performance work)",
-}
+SKIPPED = {}
 
 SCENARIOS = {
     "broker_faults": (scenario_broker_faults, {"kafka_control": True},
