@@ -1,5 +1,7 @@
 #include "common/kafka/consumer.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <charconv>
 #include <string_view>
@@ -169,8 +171,17 @@ Result<std::optional<Record>> Consumer::poll(Millis timeout) {
 
 Result<std::vector<Record>> Consumer::poll_batch(std::size_t max, Millis timeout) {
   std::vector<Record> out;
+  revoked_in_batch_.clear();
   while (out.size() < max) {
     auto r = poll(out.empty() ? timeout : Millis{0});
+    if (!revoked_in_batch_.empty()) {
+      // A rebalance ran inside that poll: what came before it from a revoked partition is stale.
+      std::erase_if(out, [&](const Record& rec) {
+        return std::find(revoked_in_batch_.begin(), revoked_in_batch_.end(),
+                         TopicPartition{rec.topic, rec.partition}) != revoked_in_batch_.end();
+      });
+      revoked_in_batch_.clear();
+    }
     if (!r) {
       if (out.empty()) return fail(std::move(r).error());
       log::warn("kafka consumer error", {{"error", r.error().message}});
@@ -279,6 +290,7 @@ void Consumer::handle_rebalance(rd_kafka_resp_err_t err,
   }
   // Before unassigning: this is the member's last chance to commit for these partitions.
   if (listener) lost ? listener->on_lost(changed) : listener->on_revoked(changed);
+  revoked_in_batch_.insert(revoked_in_batch_.end(), changed.begin(), changed.end());
   if (cooperative) {
     if (ErrorPtr e{rd_kafka_incremental_unassign(rk, partitions)})
       log::error("kafka incremental unassign failed", {{"error", rd_kafka_error_string(e.get())}});

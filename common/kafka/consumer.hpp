@@ -96,6 +96,10 @@ class Consumer {
   Result<std::optional<Record>> poll(Millis timeout);
   // Up to `max` records: waits up to `timeout` for the first, then takes what is already there.
   // An error event ends the batch early; it is returned only when no record came before it.
+  // Records of a partition revoked by a rebalance served during the call are left out if they
+  // came before the rebalance: they belong to the old assignment, and whoever owns the partition
+  // now reads them again from its committed offset (if that is this member, handing them over
+  // after the new assignment would let its offsets run ahead of records not read yet).
   Result<std::vector<Record>> poll_batch(std::size_t max, Millis timeout);
 
   Result<void> commit_sync(const std::vector<TopicPartitionOffset>& offsets);
@@ -130,6 +134,8 @@ class Consumer {
   ConsumerOptions options_;
   std::uint64_t offset_resets_ = 0;
   bool closed_ = false;
+  // Partitions revoked (or lost) by a rebalance served during the current poll_batch().
+  std::vector<TopicPartition> revoked_in_batch_;
   // Declared last: destroyed before the state its callbacks use.
   HandlePtr handle_;
 };
