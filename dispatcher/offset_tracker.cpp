@@ -10,7 +10,13 @@ std::int64_t OffsetTracker::committable(const PartitionState& s) {
 
 void OffsetTracker::assign(const std::vector<kafka::TopicPartition>& partitions) {
   std::lock_guard lock(mu_);
-  for (const auto& tp : partitions) partitions_.try_emplace(tp);
+  for (const auto& tp : partitions) {
+    auto& state = partitions_.try_emplace(tp).first->second;
+    if (const auto it = lingering_.find(tp); it != lingering_.end()) {
+      state.in_flight.merge(it->second);
+      lingering_.erase(it);
+    }
+  }
 }
 
 std::vector<kafka::TopicPartitionOffset> OffsetTracker::revoke(
@@ -22,6 +28,7 @@ std::vector<kafka::TopicPartitionOffset> OffsetTracker::revoke(
     if (it == partitions_.end()) continue;
     const auto offset = committable(it->second);
     if (offset > it->second.committed) out.push_back({tp.topic, tp.partition, offset});
+    if (!it->second.in_flight.empty()) lingering_[tp].merge(it->second.in_flight);
     partitions_.erase(it);
   }
   return out;
@@ -38,14 +45,26 @@ bool OffsetTracker::begin(const kafka::TopicPartition& tp, std::int64_t offset) 
 
 void OffsetTracker::complete(const kafka::TopicPartition& tp, std::int64_t offset) {
   std::lock_guard lock(mu_);
-  const auto it = partitions_.find(tp);
-  if (it != partitions_.end()) it->second.in_flight.erase(offset);
+  if (const auto it = partitions_.find(tp); it != partitions_.end()) {
+    it->second.in_flight.erase(offset);
+  } else if (const auto l = lingering_.find(tp); l != lingering_.end()) {
+    l->second.erase(offset);
+    if (l->second.empty()) lingering_.erase(l);
+  }
 }
 
 void OffsetTracker::abandon(const kafka::TopicPartition& tp, std::int64_t offset) {
   std::lock_guard lock(mu_);
   const auto it = partitions_.find(tp);
-  if (it == partitions_.end() || it->second.in_flight.erase(offset) == 0) return;
+  if (it == partitions_.end()) {
+    // Not ours any more: its owner reads it again; just stop waiting for it.
+    if (const auto l = lingering_.find(tp); l != lingering_.end()) {
+      l->second.erase(offset);
+      if (l->second.empty()) lingering_.erase(l);
+    }
+    return;
+  }
+  if (it->second.in_flight.erase(offset) == 0) return;
   it->second.abandoned.insert(offset);
 }
 
@@ -66,6 +85,7 @@ std::size_t OffsetTracker::in_flight() const {
   std::lock_guard lock(mu_);
   std::size_t n = 0;
   for (const auto& [tp, s] : partitions_) n += s.in_flight.size();
+  for (const auto& [tp, offsets] : lingering_) n += offsets.size();
   return n;
 }
 

@@ -47,6 +47,10 @@ class OffsetTracker {
 
   mutable std::mutex mu_;
   std::map<kafka::TopicPartition, PartitionState> partitions_;
+  // Records of revoked partitions still being handled here. If a partition comes back to this
+  // member (an eager rebalance revokes and reassigns), they join its new state, so no commit
+  // passes them before they finish: the consumer may resume after them rather than re-read them.
+  std::map<kafka::TopicPartition, std::set<std::int64_t>> lingering_;
 };
 
 }  // namespace hookstream::dispatcher

@@ -58,6 +58,29 @@ TEST(OffsetTracker, RevokedPartitionsAreForgottenAndLateCompletionsIgnored) {
   EXPECT_EQ(t.in_flight(), 0u);
 }
 
+TEST(OffsetTracker, RecordsStillRunningWhenAPartitionComesBackHoldItsCommit) {
+  // An eager rebalance revokes a partition and gives it back while record 6 is still being
+  // handled; the consumer may resume after it (at 8) instead of re-reading it.
+  OffsetTracker t;
+  t.assign({kP0});
+  for (std::int64_t o = 5; o < 8; ++o) t.begin(kP0, o);
+  t.complete(kP0, 5);
+  t.complete(kP0, 7);
+  ASSERT_EQ(t.revoke({kP0}).at(0).offset, 6);
+  EXPECT_EQ(t.in_flight(), 1u);  // still running here
+  t.assign({kP0});
+  t.begin(kP0, 8);
+  t.complete(kP0, 8);
+  auto c = t.take_committable();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].offset, 6);  // not 9: record 6 has not finished
+  t.complete(kP0, 6);
+  c = t.take_committable();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].offset, 9);
+  EXPECT_EQ(t.in_flight(), 0u);
+}
+
 TEST(OffsetTracker, AbandonedRecordsStopCountingButBlockTheCommit) {
   OffsetTracker t;
   t.assign({kP0});
