@@ -410,12 +410,10 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
   // once. Only the attempt that paused it says so.
   if (health->status_changed || health->status != webhook.status)
     deps_.subscriptions.invalidate(task.event->tenant);
-  if (health->status_changed) {
-    if (health->status == store::WebhookStatus::paused) {
-      deps_.metrics.endpoint_paused();
-      log::warn("endpoint paused after repeated failures",
-                {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
-    }
+  if (health->status_changed && health->status == store::WebhookStatus::paused) {
+    deps_.metrics.endpoint_paused();
+    log::warn("endpoint paused after repeated failures",
+              {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
   }
   if (next && health->webhook_exists) {
     if (!co_await schedule_retry(task, task.attempt + 1, *next + jitter)) co_return;
