@@ -99,6 +99,7 @@ class Stack:
         self.control_seq = 0
         self.key = None
         self.redis = self.kafka = self.api_proc = None
+        self.sink_output = ["--quiet"]  # ["--json"]: one line per delivery in the sink's log
 
     def spawn(self, name, argv, env=None, stdin=None):
         logfile = os.path.join(self.dir, f"{name}.log")
@@ -172,7 +173,8 @@ class Stack:
 
     def sink(self, name, *flags):
         port = free_port()
-        p = self.spawn(name, [f"{self.bin}/hookstream-sink", "--listen", f"127.0.0.1:{port}", "--quiet", *flags])
+        p = self.spawn(name, [f"{self.bin}/hookstream-sink", "--listen", f"127.0.0.1:{port}", *self.sink_output,
+                                   *flags])
         wait_until(name, lambda: self._sink_up(port), 20, p, p.logfile)
         p.port = port
         return p

@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -225,6 +226,35 @@ def produce_in_background(stack, count, seconds, data_bytes=100):
     return t
 
 
+def write_missing(stack):
+    """--trace: lists the (target, event) pairs no sink received, with the event's partition and
+    offset, in missing.txt beside the logs (read from the events topic with kcat)."""
+    received = set()
+    for name in os.listdir(stack.dir):
+        if not name.endswith(".log"):
+            continue
+        with open(os.path.join(stack.dir, name), errors="replace") as f:
+            for line in f:
+                if line.startswith("{") and '"target"' in line:
+                    j = json.loads(line)
+                    if j.get("status") and 200 <= j["status"] < 300:
+                        received.add((j["target"], j["webhook_id"]))
+    targets = sorted({t for t, _ in received})
+    topic = stack.env.get("HOOKSTREAM_TOPIC_PREFIX", "hookstream") + ".events"
+    dump = subprocess.run(["kcat", "-C", "-b", stack.env["HOOKSTREAM_KAFKA_BROKERS"], "-t", topic, "-e", "-q",
+                           "-f", "%p %o %k\\n"], capture_output=True, text=True, timeout=120)
+    missing = []
+    for line in dump.stdout.splitlines():
+        partition, offset, key = line.split()
+        missing += [f"{partition} {offset} {key} {t}" for t in targets if (t, key) not in received]
+    with open(os.path.join(stack.dir, "missing.txt"), "w") as f:
+        f.write("partition offset event target\n" + "".join(m + "\n" for m in missing))
+    by_partition = {}
+    for m in missing:
+        by_partition[m.split()[0]] = by_partition.get(m.split()[0], 0) + 1
+    log(f"missing pairs by events partition: {by_partition}; see {stack.dir}/missing.txt")
+
+
 # --- the stack, with restarts ------------------------------------------------------------------
 
 class ChaosStack(Stack):
@@ -233,6 +263,8 @@ class ChaosStack(Stack):
         e.update(env or {})
         super().__init__(args.bin, args.workdir, env=e, **kw)
         self.starts = {}
+        if args.trace:
+            self.sink_output = ["--json"]
 
     def start_dispatcher(self, index, env=None, wait=True):
         """Starts dispatcher `index` (again, after a crash: same instance id, fresh log)."""
@@ -557,6 +589,9 @@ def scenario_commit_failures(args, stack):
     stack.inject("errors OffsetCommit 100000 OFFSET_METADATA_TOO_LARGE")
     produce(stack, n)
     wait_until("the stream is delivered", lambda: sink_counts([sink])[0] >= n, args.timeout)
+    # The dispatcher commits every 200 ms: a stream delivered within one period has not tried yet.
+    wait_until("a commit is refused", lambda: "offset commit failed" in open(d.logfile).read(), 30, d,
+               d.logfile)
     stack.inject("clear OffsetCommit")
     d.send_signal(signal.SIGTERM)
     check(d.wait(60) == 0, f"dispatcher did not stop cleanly; see {d.logfile}")
@@ -674,11 +709,7 @@ def scenario_paused_endpoint(args, stack):
 
 # Scenarios that find a bug whose fix belongs to code under other work: skipped (exit 77 in
 # ctest) with the bug named, run with --run-skipped.
-SKIPPED = {
-    "commit_failures": "UNDER INVESTIGATION: since ~14:20 on 2026-11-24 no OffsetCommit error injected through "
-                       "hookstream-kafka-dev reaches the dispatcher (no commit is reported failed, so the "
-                       "scenario cannot test that failed commits are sent again); it passed earlier the same day",
-}
+SKIPPED = {}
 
 SCENARIOS = {
     "broker_faults": (scenario_broker_faults, {"kafka_control": True},
@@ -707,6 +738,8 @@ def main():
                     help="the issue's figures (20,000 events, 1,000,000 backlog); slow")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("HOOKSTREAM_CHAOS_SEED", "0")) or None)
     ap.add_argument("--keep", action="store_true", help="keep every stack's logs")
+    ap.add_argument("--trace", action="store_true",
+                    help="sinks log every delivery; a scenario that loses pairs lists them in missing.txt")
     ap.add_argument("--run-skipped", action="store_true", help="run scenarios skipped for a known bug")
     args = ap.parse_args()
     if args.seed is None:
@@ -737,6 +770,8 @@ def main():
             stack.start()
             r = fn(args, stack)
             ok = r["lost"] == 0
+            if not ok and args.trace:
+                write_missing(stack)
         except Exception as e:  # noqa: BLE001 - any failure is this scenario's, reported with its logs
             r, ok = {"error": f"{type(e).__name__}: {e}"}, False
         r["seconds"] = round(time.monotonic() - t0, 1)
