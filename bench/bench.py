@@ -58,12 +58,30 @@ def scenario_throughput(args, stack):
     sink = stack.sink("sink")
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
     stack.publish(n, 1024)
+    read = kafka_read_rate(stack, n)
     d = stack.dispatcher()
     m = Measure([d], stack)
     stats = wait_delivered([sink], n, args.timeout, "throughput")
     r = {"deliveries_per_s": round(rate_from_stats(stats, n)), "delivered": ok_deliveries(stats[0]), "expected": n}
+    if read:
+        r["kcat_read_per_s"] = read
     r.update(m.done(n))
     return r, sink
+
+
+def kafka_read_rate(stack, n):
+    """kcat reading the published events from the same embedded cluster: the reading ceiling."""
+    if not shutil.which("kcat"):
+        return None
+    t0 = time.monotonic()
+    out = subprocess.run(["kcat", "-C", "-q", "-e", "-o", "beginning", "-b", stack.env["HOOKSTREAM_KAFKA_BROKERS"],
+                          "-t", stack.env.get("HOOKSTREAM_TOPIC_PREFIX", "hookstream") + ".events", "-f", "%o\\n"],
+                         capture_output=True, text=True, timeout=600)
+    got = out.stdout.count("\n")
+    if out.returncode != 0 or got < n:
+        log(f"kcat read {got} of {n} events (exit {out.returncode}): no reading ceiling")
+        return None
+    return round(got / (time.monotonic() - t0))
 
 
 def scenario_fanout(args, stack):

@@ -58,6 +58,7 @@ void ConsumerLoop::join() {
 
 void ConsumerLoop::record_done(const kafka::TopicPartition& tp, std::int64_t offset) {
   offsets_.complete(tp, offset);
+  { std::lock_guard lock(mu_); }  // a waiter between its check and its wait is not missed
   cv_.notify_all();
 }
 
@@ -69,8 +70,6 @@ void ConsumerLoop::flow(const kafka::TopicPartition& tp, bool pause) {
 void ConsumerLoop::on_assigned(const std::vector<kafka::TopicPartition>& partitions) {
   offsets_.assign(partitions);
   log::info("partitions assigned", {{"count", partitions.size()}});
-  // Newly assigned partitions start unpaused; keep the backpressure state consistent.
-  if (backpressure_) (void)consumer_->pause(partitions);
 }
 
 void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
@@ -106,13 +105,13 @@ void ConsumerLoop::apply_flow_requests() {
     if (pause) {
       flow_paused_.insert(tp);
       (void)consumer_->pause({tp});
-    } else if (flow_paused_.erase(tp) > 0 && !backpressure_) {
+    } else if (flow_paused_.erase(tp) > 0) {
       (void)consumer_->resume({tp});
     }
   }
 }
 
-void ConsumerLoop::apply_backpressure() {
+std::size_t ConsumerLoop::room() {
   metrics_.set_pending_records(static_cast<double>(offsets_.in_flight()));
   // Records of a partition the dispatcher paused (a retry tier whose head is not due yet) wait by
   // design, for up to the longest retry delay, and are bounded by one fetch per partition. They
@@ -120,18 +119,7 @@ void ConsumerLoop::apply_backpressure() {
   // until they came due (an hour, with the default schedule), delivering nothing meanwhile.
   const auto pending = offsets_.in_flight_if(
       [this](const kafka::TopicPartition& tp) { return !flow_paused_.contains(tp); });
-  if (!backpressure_ && pending >= config_.max_pending_records) {
-    backpressure_ = true;
-    if (auto assigned = consumer_->assignment()) (void)consumer_->pause(*assigned);
-  } else if (backpressure_ && pending <= config_.max_pending_records / 2) {
-    backpressure_ = false;
-    if (auto assigned = consumer_->assignment()) {
-      std::vector<kafka::TopicPartition> resume;
-      for (const auto& tp : *assigned)
-        if (!flow_paused_.contains(tp)) resume.push_back(tp);
-      (void)consumer_->resume(resume);
-    }
-  }
+  return pending >= config_.max_pending_records ? 0 : config_.max_pending_records - pending;
 }
 
 void ConsumerLoop::commit(bool sync) {
@@ -164,8 +152,18 @@ void ConsumerLoop::loop() {
   auto last_commit = std::chrono::steady_clock::now();
   while (!stop_) {
     apply_flow_requests();
-    apply_backpressure();
-    auto batch = consumer_->poll_batch(500, Millis{50});
+    // Backpressure: read no more than the pending-record bound allows. Partitions are not paused
+    // for it (librdkafka would drop what it fetched ahead and fetch it again after resuming, an
+    // idle round trip each time); librdkafka keeps fetching ahead, bounded by
+    // queued.max.messages.kbytes. Full: wait for records to finish, but still poll for one record
+    // every 100 ms, so rebalances, commit results and max.poll.interval.ms are served.
+    auto room = this->room();
+    if (room == 0) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, Millis{100}, [&] { return stop_ || this->room() > 0; });
+      room = std::max<std::size_t>(this->room(), 1);
+    }
+    auto batch = consumer_->poll_batch(std::min<std::size_t>(room, 500), Millis{50});
     if (!batch) {
       log::warn("consumer error", {{"error", batch.error().message}});
     } else {

@@ -1,8 +1,8 @@
 #pragma once
 // The Kafka side of a dispatcher, on its own thread: one consumer-group member reading the events
 // topic and every retry topic. It hands records to the Dispatcher (on the io thread), commits the
-// offsets the OffsetTracker allows, pauses partitions on request (retry records not yet due) and
-// all of them while too many records are unfinished (backpressure), and on revocation commits
+// offsets the OffsetTracker allows, pauses partitions on request (retry records not yet due),
+// reads no more while too many records are unfinished (backpressure), and on revocation commits
 // what it can before letting go.
 #include <atomic>
 #include <condition_variable>
@@ -44,7 +44,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
  private:
   void loop();
   void apply_flow_requests();
-  void apply_backpressure();
+  // How many more records may be read before the pending-record bound is reached.
+  std::size_t room();
   void commit(bool sync);
   void note_failed_commit(const std::vector<kafka::TopicPartitionOffset>& offsets);
   void drain();
@@ -63,7 +64,6 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::condition_variable cv_;
   std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;
   std::set<kafka::TopicPartition> flow_paused_;  // consumer thread only
-  bool backpressure_ = false;                    // consumer thread only
   // The OffsetTracker hands an offset out once; a commit of it that fails (a rebalance, a moving
   // coordinator) is kept here and sent again with the next commit and at revocation, unless a newer
   // offset of its partition was sent meanwhile. Consumer thread only.

@@ -110,6 +110,9 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config,
           {"partition.assignment.strategy", "roundrobin"},
           {"session.timeout.ms", std::to_string(options.session_timeout.count())},
           {"max.poll.interval.ms", std::to_string(options.max_poll_interval.count())},
+          // What librdkafka fetches ahead of the application (64 MiB by default): the consumer
+          // keeps fetching while the application reads no more (backpressure), so this bounds it.
+          {"queued.max.messages.kbytes", "16384"},
           // Logs are served by poll(), on the consumer's thread, so an offset reset found in them
           // is reported there (librdkafka signals it only as a log line under earliest).
           {"log.queue", "true"},
