@@ -30,6 +30,8 @@ class Measure:
         self.others = [p for p in (stack.procs if stack else []) if p not in dispatchers and p.poll() is None]
         self.cpu0 = sum(cpu_seconds(d.pid) for d in dispatchers)
         self.other0 = {p.pid: cpu_seconds(p.pid) for p in self.others}
+        self.stack = stack
+        self.redis0 = redis_calls(stack) if stack else 0
 
     def done(self, deliveries):
         cpu = sum(cpu_seconds(d.pid) for d in self.ds) - self.cpu0
@@ -42,7 +44,17 @@ class Measure:
                 by_role[role] = by_role.get(role, 0.0) + cpu_seconds(p.pid) - self.other0[p.pid]
         for role, c in sorted(by_role.items()):
             r[f"{role}_cpu_s_per_1k"] = round(c / max(deliveries, 1) * 1000, 4)
+        if self.stack:
+            # Exact where CPU figures are noisy: every command Redis ran, scripts' inner calls included.
+            r["redis_calls_per_delivery"] = round((redis_calls(self.stack) - self.redis0) / max(deliveries, 1), 2)
         return r
+
+
+def redis_calls(stack):
+    """Commands Redis has run (INFO commandstats, scripts' inner calls included; INFO itself not)."""
+    text = stack.redis_cli("INFO", "commandstats") or ""
+    return sum(int(line.split("calls=", 1)[1].split(",", 1)[0]) for line in text.splitlines()
+               if line.startswith("cmdstat_") and not line.startswith("cmdstat_info:"))
 
 
 def rate_from_stats(stats, deliveries):

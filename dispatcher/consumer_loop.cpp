@@ -112,13 +112,15 @@ void ConsumerLoop::apply_flow_requests() {
 }
 
 std::size_t ConsumerLoop::room() {
-  metrics_.set_pending_records(static_cast<double>(offsets_.in_flight()));
+  const auto all = offsets_.in_flight();
+  metrics_.set_pending_records(static_cast<double>(all));
   // Records of a partition the dispatcher paused (a retry tier whose head is not due yet) wait by
   // design, for up to the longest retry delay, and are bounded by one fetch per partition. They
   // must not count here: once more than half the bound of them waited, the consumer stayed paused
   // until they came due (an hour, with the default schedule), delivering nothing meanwhile.
-  const auto pending = offsets_.in_flight_if(
-      [this](const kafka::TopicPartition& tp) { return !flow_paused_.contains(tp); });
+  std::size_t waiting = 0;
+  for (const auto& tp : flow_paused_) waiting += offsets_.in_flight(tp);
+  const auto pending = all - std::min(all, waiting);
   return pending >= config_.max_pending_records ? 0 : config_.max_pending_records - pending;
 }
 

@@ -13,7 +13,9 @@ void OffsetTracker::assign(const std::vector<kafka::TopicPartition>& partitions)
   for (const auto& tp : partitions) {
     auto& state = partitions_.try_emplace(tp).first->second;
     if (const auto it = lingering_.find(tp); it != lingering_.end()) {
-      state.in_flight.merge(it->second);
+      const auto before = state.in_flight.size() + it->second.size();
+      state.in_flight.merge(it->second);  // an offset in both is one record: counted once
+      count_ -= before - state.in_flight.size();
       lingering_.erase(it);
     }
   }
@@ -28,7 +30,12 @@ std::vector<kafka::TopicPartitionOffset> OffsetTracker::revoke(
     if (it == partitions_.end()) continue;
     const auto offset = committable(it->second);
     if (offset > it->second.committed) out.push_back({tp.topic, tp.partition, offset});
-    if (!it->second.in_flight.empty()) lingering_[tp].merge(it->second.in_flight);
+    if (!it->second.in_flight.empty()) {
+      auto& lingering = lingering_[tp];
+      const auto before = lingering.size() + it->second.in_flight.size();
+      lingering.merge(it->second.in_flight);
+      count_ -= before - lingering.size();
+    }
     partitions_.erase(it);
   }
   return out;
@@ -38,7 +45,7 @@ bool OffsetTracker::begin(const kafka::TopicPartition& tp, std::int64_t offset) 
   std::lock_guard lock(mu_);
   const auto it = partitions_.find(tp);
   if (it == partitions_.end()) return false;
-  it->second.in_flight.insert(offset);
+  if (it->second.in_flight.insert(offset).second) ++count_;
   it->second.next = std::max(it->second.next, offset + 1);
   return true;
 }
@@ -46,9 +53,9 @@ bool OffsetTracker::begin(const kafka::TopicPartition& tp, std::int64_t offset) 
 void OffsetTracker::complete(const kafka::TopicPartition& tp, std::int64_t offset) {
   std::lock_guard lock(mu_);
   if (const auto it = partitions_.find(tp); it != partitions_.end()) {
-    it->second.in_flight.erase(offset);
+    count_ -= it->second.in_flight.erase(offset);
   } else if (const auto l = lingering_.find(tp); l != lingering_.end()) {
-    l->second.erase(offset);
+    count_ -= l->second.erase(offset);
     if (l->second.empty()) lingering_.erase(l);
   }
 }
@@ -59,12 +66,13 @@ void OffsetTracker::abandon(const kafka::TopicPartition& tp, std::int64_t offset
   if (it == partitions_.end()) {
     // Not ours any more: its owner reads it again; just stop waiting for it.
     if (const auto l = lingering_.find(tp); l != lingering_.end()) {
-      l->second.erase(offset);
+      count_ -= l->second.erase(offset);
       if (l->second.empty()) lingering_.erase(l);
     }
     return;
   }
   if (it->second.in_flight.erase(offset) == 0) return;
+  --count_;
   it->second.abandoned.insert(offset);
 }
 
@@ -83,19 +91,13 @@ std::vector<kafka::TopicPartitionOffset> OffsetTracker::take_committable() {
 
 std::size_t OffsetTracker::in_flight() const {
   std::lock_guard lock(mu_);
-  std::size_t n = 0;
-  for (const auto& [tp, s] : partitions_) n += s.in_flight.size();
-  for (const auto& [tp, offsets] : lingering_) n += offsets.size();
-  return n;
+  return count_;
 }
 
-std::size_t OffsetTracker::in_flight_if(
-    const std::function<bool(const kafka::TopicPartition&)>& counts) const {
+std::size_t OffsetTracker::in_flight(const kafka::TopicPartition& tp) const {
   std::lock_guard lock(mu_);
-  std::size_t n = 0;
-  for (const auto& [tp, s] : partitions_)
-    if (counts(tp)) n += s.in_flight.size();
-  return n;
+  const auto it = partitions_.find(tp);
+  return it == partitions_.end() ? 0 : it->second.in_flight.size();
 }
 
 }  // namespace hookstream::dispatcher

@@ -4,7 +4,6 @@
 // order; the committable offset is the lowest one still in flight (or one past the highest seen).
 //
 // Thread-safe: the consumer thread begins records and commits, the delivery thread completes them.
-#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -32,9 +31,10 @@ class OffsetTracker {
 
   // Offsets that moved since the last call.
   std::vector<kafka::TopicPartitionOffset> take_committable();
+  // Records begun and not finished (revoked partitions' included), in O(1): read on every poll.
   std::size_t in_flight() const;
-  // Records in flight in the partitions for which `counts` is true.
-  std::size_t in_flight_if(const std::function<bool(const kafka::TopicPartition&)>& counts) const;
+  // Those of one owned partition.
+  std::size_t in_flight(const kafka::TopicPartition& tp) const;
 
  private:
   struct PartitionState {
@@ -51,6 +51,7 @@ class OffsetTracker {
   // member (an eager rebalance revokes and reassigns), they join its new state, so no commit
   // passes them before they finish: the consumer may resume after them rather than re-read them.
   std::map<kafka::TopicPartition, std::set<std::int64_t>> lingering_;
+  std::size_t count_ = 0;  // in-flight offsets in partitions_ and lingering_
 };
 
 }  // namespace hookstream::dispatcher

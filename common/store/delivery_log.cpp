@@ -19,12 +19,18 @@ using nlohmann::json;
 // ARGV: see record() below. Returns {webhook status, consecutive_fails, "1" if this attempt
 // changed the status} or {"gone", "0"}.
 //
-// Eight Redis calls for a new delivery, fewer for a retry: this runs once per attempt, so it is
-// the delivery log's share of every delivery's cost. Attempts are fields of the delivery hash
-// ("a<number>" → JSON; the 50 latest kept), so one HSET and one PEXPIRE write a whole attempt;
-// deliveries logged before 0.2 keep theirs in a "<delivery key>:attempts" list, still read.
+// This runs once per attempt, so it is the delivery log's share of every delivery's cost: six
+// Redis calls for a new delivery in the common case (HMGET, HSETNX, HSET, PEXPIRE, ZADD, ZCARD).
+// Attempts are fields of the delivery hash ("a<number>" → JSON; the 50 latest kept); deliveries
+// logged before 0.2 keep theirs in a "<delivery key>:attempts" list, still read.
+//
+// The index is trimmed in steps, each one DEL and one ZREM for many members: by count once it
+// holds an eighth more than its bound (at most 256 members a call), by age every 64th new entry.
+// The webhook's health is written when it changes, and last_delivery_at at most once a second
+// while an endpoint keeps succeeding.
 const redis::Script kRecordScript(R"lua(
-local wh = redis.call('HMGET', KEYS[3], 'url', 'status', 'consecutive_fails')
+local wh = redis.call('HMGET', KEYS[3], 'url', 'status', 'consecutive_fails', 'last_delivery_at',
+  'last_delivery_ok')
 if not wh[1] then return {'gone', '0'} end
 local id, now, retention = ARGV[1], tonumber(ARGV[14]), tonumber(ARGV[18])
 local number = tonumber(ARGV[8])
@@ -37,25 +43,32 @@ if number > 50 then redis.call('HDEL', KEYS[1], 'a' .. (number - 50)) end
 redis.call('PEXPIRE', KEYS[1], retention)
 if new then
   redis.call('ZADD', KEYS[2], 0, string.format('%016d', tonumber(ARGV[6])) .. ':' .. id)
-  -- Bound the index by count and age, dropping the records it points to.
-  local drop = {}
   local n = redis.call('ZCARD', KEYS[2])
   local max = tonumber(ARGV[19])
-  if n > max then
-    for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, n - max - 1)) do drop[#drop + 1] = m end
+  local drop = {}
+  if n > max + math.max(1, math.floor(max / 8)) then
+    drop = redis.call('ZRANGE', KEYS[2], 0, math.min(n - max, 256) - 1)
   end
-  local cutoff = '(' .. string.format('%016d', now - retention)
-  for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], '-', cutoff, 'LIMIT', 0, 100)) do
-    drop[#drop + 1] = m
+  if #drop > 0 or n % 64 == 0 then
+    local cutoff = '(' .. string.format('%016d', now - retention)
+    for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], '-', cutoff, 'LIMIT', 0, 100)) do
+      drop[#drop + 1] = m
+    end
   end
-  for _, m in ipairs(drop) do
-    local d = string.sub(m, 18)
-    redis.call('DEL', 'hs:dlv:' .. d, 'hs:dlv:' .. d .. ':attempts')
-    redis.call('ZREM', KEYS[2], m)
+  if #drop > 0 then
+    local records = {}
+    for _, m in ipairs(drop) do
+      local d = string.sub(m, 18)
+      records[#records + 1] = 'hs:dlv:' .. d
+      records[#records + 1] = 'hs:dlv:' .. d .. ':attempts'
+    end
+    redis.call('DEL', unpack(records))
+    redis.call('ZREM', KEYS[2], unpack(drop))
   end
 end
 local status = wh[2] or 'active'
-local fails = tonumber(wh[3] or '0') or 0
+local before = tonumber(wh[3] or '0') or 0
+local fails = before
 local changed = false
 if ARGV[15] == '1' then
   if ARGV[16] == '1' then fails = 0 else fails = fails + 1 end
@@ -71,7 +84,7 @@ if ARGV[15] == '1' then
       'last_delivery_ok', ARGV[16], 'status', status, 'updated_at', ARGV[14])
     redis.call('INCR', KEYS[4])
     redis.call('PUBLISH', ARGV[21], ARGV[3])
-  else
+  elseif fails ~= before or wh[5] ~= ARGV[16] or now - (tonumber(wh[4] or '0') or 0) >= 1000 then
     redis.call('HSET', KEYS[3], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
       'last_delivery_ok', ARGV[16])
   end

@@ -81,6 +81,30 @@ TEST(OffsetTracker, RecordsStillRunningWhenAPartitionComesBackHoldItsCommit) {
   EXPECT_EQ(t.in_flight(), 0u);
 }
 
+TEST(OffsetTracker, ARecordReadAgainAfterItsPartitionCameBackCountsOnce) {
+  // The count is kept, not recomputed (the consumer reads it on every poll): an offset both
+  // lingering and read again is one record.
+  OffsetTracker t;
+  const kafka::TopicPartition p1{"events", 1};
+  t.assign({kP0, p1});
+  t.begin(kP0, 6);
+  t.begin(p1, 0);
+  EXPECT_EQ(t.in_flight(), 2u);
+  EXPECT_EQ(t.in_flight(kP0), 1u);
+  (void)t.revoke({kP0});
+  EXPECT_EQ(t.in_flight(), 2u);
+  EXPECT_EQ(t.in_flight(kP0), 0u);  // not owned: lingering only
+  t.assign({kP0});
+  EXPECT_TRUE(t.begin(kP0, 6));  // read again from the committed offset
+  t.begin(kP0, 7);
+  EXPECT_EQ(t.in_flight(), 3u);
+  EXPECT_EQ(t.in_flight(kP0), 2u);
+  t.complete(kP0, 6);
+  t.abandon(kP0, 7);
+  t.complete(p1, 0);
+  EXPECT_EQ(t.in_flight(), 0u);
+}
+
 TEST(OffsetTracker, AbandonedRecordsStopCountingButBlockTheCommit) {
   OffsetTracker t;
   t.assign({kP0});
