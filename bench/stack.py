@@ -88,6 +88,9 @@ class Stack:
             "HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT": "100000",
             "HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS": "6000",
             "HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            # As ./scripts/run: the embedded cluster holds a fetch with no data for the whole fetch
+            # wait (Apache Kafka answers as soon as data arrives), 500 ms by default.
+            "HOOKSTREAM_RDKAFKA_FETCH_WAIT_MAX_MS": "10",
         })
         # A fresh keyring for secrets at rest, unless the caller's environment brings one.
         self.env.setdefault("HOOKSTREAM_SECRET_KEYS",
