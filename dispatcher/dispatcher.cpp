@@ -93,7 +93,25 @@ void Dispatcher::handle(kafka::Record record) {
   auto& q = retry_queues_[tp];
   if (!q) q = std::make_shared<RetryQueue>();
   q->records.push_back(std::move(shared));
-  if (q->records.size() == 1) spawn(drain_retry_queue(tp, q), "retry queue");
+  if (q->records.size() == 1)
+    spawn(drain_retry_queue(tp, q), "retry queue");
+  else
+    pause_if_read_ahead(tp, *q);
+}
+
+// A retry tier's records come due in offset order. While its head waits, the partition is read
+// on only as far as records due within kReadAhead (they wait here and count against the
+// consumer's pending-record bound); past that it is paused until the queue drains, so a long tier
+// is never read into memory. Pausing only then also spares a pause and resume per short retry
+// (quick pause/resume cycles left a partition unread with librdkafka 2.0 and a 10 ms fetch wait:
+// DispatchPause failed 2 runs in 5).
+void Dispatcher::pause_if_read_ahead(const kafka::TopicPartition& tp, RetryQueue& q) {
+  constexpr Millis kReadAhead{1000};
+  if (q.paused || q.records.empty()) return;
+  const auto last = read_retry_info(*q.records.back());
+  if (last && last->due - deps_.clock.now() < kReadAhead) return;
+  q.paused = true;
+  flow_(tp, true);
 }
 
 void Dispatcher::stop() {
@@ -184,11 +202,6 @@ asio::awaitable<void> Dispatcher::deliver_counted(DeliveryTask task) {
   pending_deliveries_.release();
 }
 
-namespace {
-// Shorter waits for a retry tier's head are waited out without pausing the partition.
-constexpr Millis kPauseRetryTierFor{1000};
-}  // namespace
-
 asio::awaitable<void> Dispatcher::drain_retry_queue(kafka::TopicPartition tp,
                                                     std::shared_ptr<RetryQueue> q) {
   while (!q->dropped && !q->records.empty()) {
@@ -196,15 +209,7 @@ asio::awaitable<void> Dispatcher::drain_retry_queue(kafka::TopicPartition tp,
     if (const auto info = read_retry_info(*record)) {
       const auto wait = std::chrono::duration_cast<Millis>(info->due - deps_.clock.now());
       if (wait.count() > 0) {
-        // Everything behind the head comes due later: stop fetching this partition until then,
-        // unless that is soon. Records read meanwhile wait here and count against the consumer's
-        // pending-record bound; a pause (and its resume) per short retry would cost more than it
-        // saves, and librdkafka 2.0 has been seen to leave a partition unread after quick
-        // pause/resume cycles (DispatchPause failed 2 runs in 5 with a 10 ms fetch wait).
-        if (!q->paused && wait >= kPauseRetryTierFor) {
-          q->paused = true;
-          flow_(tp, true);
-        }
+        pause_if_read_ahead(tp, *q);
         q->timer = std::make_shared<asio::steady_timer>(executor_, wait);
         boost::system::error_code ec;
         co_await q->timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));

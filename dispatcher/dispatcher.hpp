@@ -61,6 +61,7 @@ class Dispatcher {
 
   asio::awaitable<void> process_event(std::shared_ptr<const kafka::Record> record);
   asio::awaitable<void> drain_retry_queue(kafka::TopicPartition tp, std::shared_ptr<RetryQueue> q);
+  void pause_if_read_ahead(const kafka::TopicPartition& tp, RetryQueue& q);
   asio::awaitable<void> process_retry(std::shared_ptr<const kafka::Record> record);
   asio::awaitable<void> deliver(DeliveryTask task);
   asio::awaitable<void> deliver_counted(DeliveryTask task);  // deliver, then free a pending unit
