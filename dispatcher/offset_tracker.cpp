@@ -50,25 +50,26 @@ bool OffsetTracker::begin(const kafka::TopicPartition& tp, std::int64_t offset) 
   return true;
 }
 
+void OffsetTracker::forget_lingering(const kafka::TopicPartition& tp, std::int64_t offset) {
+  const auto l = lingering_.find(tp);
+  if (l == lingering_.end()) return;
+  count_ -= l->second.erase(offset);
+  if (l->second.empty()) lingering_.erase(l);
+}
+
 void OffsetTracker::complete(const kafka::TopicPartition& tp, std::int64_t offset) {
   std::lock_guard lock(mu_);
-  if (const auto it = partitions_.find(tp); it != partitions_.end()) {
+  if (const auto it = partitions_.find(tp); it != partitions_.end())
     count_ -= it->second.in_flight.erase(offset);
-  } else if (const auto l = lingering_.find(tp); l != lingering_.end()) {
-    count_ -= l->second.erase(offset);
-    if (l->second.empty()) lingering_.erase(l);
-  }
+  else
+    forget_lingering(tp, offset);
 }
 
 void OffsetTracker::abandon(const kafka::TopicPartition& tp, std::int64_t offset) {
   std::lock_guard lock(mu_);
   const auto it = partitions_.find(tp);
   if (it == partitions_.end()) {
-    // Not ours any more: its owner reads it again; just stop waiting for it.
-    if (const auto l = lingering_.find(tp); l != lingering_.end()) {
-      count_ -= l->second.erase(offset);
-      if (l->second.empty()) lingering_.erase(l);
-    }
+    forget_lingering(tp, offset);  // not ours any more: its owner reads it again
     return;
   }
   if (it->second.in_flight.erase(offset) == 0) return;

@@ -44,6 +44,8 @@ class OffsetTracker {
     std::int64_t committed = -1;  // last offset handed out for commit
   };
   static std::int64_t committable(const PartitionState& s);
+  // A record of a revoked partition finished or was given up here. Called with mu_ held.
+  void forget_lingering(const kafka::TopicPartition& tp, std::int64_t offset);
 
   mutable std::mutex mu_;
   std::map<kafka::TopicPartition, PartitionState> partitions_;

@@ -1,7 +1,6 @@
 #include "common/kafka/consumer.hpp"
 
 #include <algorithm>
-
 #include <array>
 #include <charconv>
 #include <string_view>
