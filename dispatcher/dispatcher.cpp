@@ -18,6 +18,21 @@ bool is_retry_topic(const DispatcherConfig& config, std::string_view topic) {
   return topic.starts_with(config.kafka.topic_prefix + ".retry.");
 }
 
+// Whether a delivery may be attempted against the webhook as it is now. A webhook deleted or no
+// longer subscribed leaves nothing to deliver and nothing to log against; a paused or disabled one
+// gets a "not attempted" entry in the delivery log.
+enum class Eligibility { attempt, gone, not_active };
+
+Eligibility eligibility(const store::Webhook* webhook, const std::string& event_type) {
+  if (!webhook || !webhook->subscribes_to(event_type)) return Eligibility::gone;
+  if (webhook->status != store::WebhookStatus::active) return Eligibility::not_active;
+  return Eligibility::attempt;
+}
+
+std::string not_active_reason(const store::Webhook& webhook) {
+  return "endpoint " + std::string(to_string(webhook.status));
+}
+
 }  // namespace
 
 struct Dispatcher::RecordContext {
@@ -263,14 +278,9 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
     if (stopping_) co_return;
     co_await backoff(round);
   }
-  if (!webhook || !webhook->subscribes_to(task.event->type)) {
-    // Deleted or unsubscribed since: nothing to deliver, nothing to log against.
-    finish(task.ctx);
-    co_return;
-  }
-  if (webhook->status != store::WebhookStatus::active) {
-    co_await record_not_attempted(task, *webhook,
-                                  "endpoint " + std::string(to_string(webhook->status)));
+  if (const auto now = eligibility(webhook, task.event->type); now != Eligibility::attempt) {
+    if (now == Eligibility::not_active)
+      co_await record_not_attempted(task, *webhook, not_active_reason(*webhook));
     finish(task.ctx);
     co_return;
   }
@@ -299,13 +309,11 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
     snapshot = std::move(*again);
     webhook = snapshot->find(task.webhook_id);
   }
-  const bool subscribed = webhook && webhook->subscribes_to(task.event->type);
-  if (!subscribed || webhook->status != store::WebhookStatus::active) {
+  if (const auto now = eligibility(webhook, task.event->type); now != Eligibility::attempt) {
     global_slots_.release();
     gate->slots.release();
-    if (subscribed)
-      co_await record_not_attempted(task, *webhook,
-                                    "endpoint " + std::string(to_string(webhook->status)));
+    if (now == Eligibility::not_active)
+      co_await record_not_attempted(task, *webhook, not_active_reason(*webhook));
     finish(task.ctx);
     co_return;
   }
