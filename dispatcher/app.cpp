@@ -71,8 +71,12 @@ int run(const DispatcherConfig& config) {
     status_server.emplace(
         io, http::HttpServerLimits{},
         [&, plain](http::Request& req) -> asio::awaitable<http::Response> {
-          if (req.target() == "/metrics")
+          if (req.target() == "/metrics") {
+            // Counted in Redis at scrape time; the last figure stays if Redis does not answer.
+            auto paused = co_await webhooks.count_paused();
+            if (paused) metrics.set_paused_endpoints(*paused);
             co_return plain(bhttp::status::ok, "text/plain; version=0.0.4", metrics.serialize());
+          }
           if (req.target() == "/healthz")
             co_return plain(bhttp::status::ok, "application/json", R"({"status":"ok"})");
           co_return plain(bhttp::status::not_found, "application/json", R"({"error":"not found"})");

@@ -150,8 +150,23 @@ void ConsumerLoop::note_failed_commit(const std::vector<kafka::TopicPartitionOff
   }
 }
 
+void ConsumerLoop::report_lag() {
+  auto progress = consumer_->progress();
+  if (!progress) return;
+  std::map<std::string, std::int64_t> lag;
+  for (const auto& p : *progress) {
+    auto& topic = lag[p.partition.topic];  // an assigned topic reads 0 rather than vanishing
+    // Before its first record here, the partition resumes where the consumer will read.
+    const auto from = offsets_.resume_point(p.partition).value_or(p.position);
+    if (p.high_watermark >= 0 && from >= 0 && p.high_watermark > from)
+      topic += p.high_watermark - from;
+  }
+  metrics_.set_consumer_lag(lag);
+}
+
 void ConsumerLoop::loop() {
   auto last_commit = std::chrono::steady_clock::now();
+  auto last_lag = last_commit;
   while (!stop_) {
     apply_flow_requests();
     // Backpressure: read no more than the pending-record bound allows. Partitions are not paused
@@ -183,6 +198,10 @@ void ConsumerLoop::loop() {
     if (std::chrono::steady_clock::now() - last_commit >= Millis{200}) {
       commit(false);
       last_commit = std::chrono::steady_clock::now();
+    }
+    if (last_commit - last_lag >= Millis{1000}) {
+      report_lag();
+      last_lag = last_commit;
     }
   }
   drain();

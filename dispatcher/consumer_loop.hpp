@@ -47,6 +47,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // How many more records may be read before the pending-record bound is reached.
   std::size_t room();
   void commit(bool sync);
+  // Sets the consumer-lag gauge from librdkafka's cached watermarks and the offset tracker.
+  void report_lag();
   void note_failed_commit(const std::vector<kafka::TopicPartitionOffset>& offsets);
   void drain();
 

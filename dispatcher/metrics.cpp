@@ -39,6 +39,25 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   in_flight_ = gauge("hookstream_deliveries_in_flight", "Delivery attempts in progress");
   pending_records_ = gauge("hookstream_consumer_pending_records",
                            "Records read from Kafka and not yet finished (uncommitted)");
+  paused_now_ = gauge("hookstream_endpoints_paused",
+                      "Endpoints paused now, in every tenant (the same figure on every replica)");
+  lag_ = &prometheus::BuildGauge()
+              .Name("hookstream_consumer_lag")
+              .Help(
+                  "Records of this replica's partitions not finished yet: the high watermark "
+                  "minus the offset the next commit would carry, summed per topic")
+              .Register(*registry_);
+}
+
+void Metrics::set_consumer_lag(const std::map<std::string, std::int64_t>& by_topic) {
+  for (auto& [topic, gauge] : lag_by_topic_)
+    if (!by_topic.contains(topic)) gauge->Set(0);
+  for (const auto& [topic, lag] : by_topic) {
+    auto it = lag_by_topic_.find(topic);
+    if (it == lag_by_topic_.end())
+      it = lag_by_topic_.emplace(topic, &lag_->Add({{"topic", topic}})).first;
+    it->second->Set(static_cast<double>(lag));
+  }
 }
 
 void Metrics::attempt(const std::string& outcome, double seconds) {

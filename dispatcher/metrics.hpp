@@ -24,6 +24,9 @@ class Metrics {
   void deferred() { deferred_->Increment(); }
   void set_in_flight(double n) { in_flight_->Set(n); }
   void set_pending_records(double n) { pending_records_->Set(n); }
+  // Per topic; topics missing from `by_topic` (no longer assigned here) read 0.
+  void set_consumer_lag(const std::map<std::string, std::int64_t>& by_topic);
+  void set_paused_endpoints(std::int64_t n) { paused_now_->Set(static_cast<double>(n)); }
   std::string serialize() const;
 
  private:
@@ -40,6 +43,9 @@ class Metrics {
   prometheus::Counter* deferred_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* pending_records_;
+  prometheus::Family<prometheus::Gauge>* lag_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> lag_by_topic_;
+  prometheus::Gauge* paused_now_;
 };
 
 }  // namespace hookstream::dispatcher

@@ -101,4 +101,13 @@ std::size_t OffsetTracker::in_flight(const kafka::TopicPartition& tp) const {
   return it == partitions_.end() ? 0 : it->second.in_flight.size();
 }
 
+std::optional<std::int64_t> OffsetTracker::resume_point(const kafka::TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  const auto it = partitions_.find(tp);
+  if (it == partitions_.end()) return std::nullopt;
+  const auto offset = committable(it->second);
+  if (offset < 0) return std::nullopt;
+  return offset;
+}
+
 }  // namespace hookstream::dispatcher

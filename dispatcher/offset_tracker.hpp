@@ -6,6 +6,7 @@
 // Thread-safe: the consumer thread begins records and commits, the delivery thread completes them.
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -35,6 +36,9 @@ class OffsetTracker {
   std::size_t in_flight() const;
   // Those of one owned partition.
   std::size_t in_flight(const kafka::TopicPartition& tp) const;
+  // The offset a commit of an owned partition would carry now (its lowest unfinished record, or
+  // one past the highest begun); nullopt before its first record here, or when not owned.
+  std::optional<std::int64_t> resume_point(const kafka::TopicPartition& tp) const;
 
  private:
   struct PartitionState {

@@ -244,6 +244,30 @@ Result<std::vector<TopicPartition>> Consumer::assignment() const {
   return partitions_of(list.get());
 }
 
+Result<std::vector<PartitionProgress>> Consumer::progress() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (const auto err = rd_kafka_assignment(handle_.get(), &raw))
+    return fail(make_error(err, "assignment").to_error());
+  PartitionListPtr list(raw);
+  if (const auto err = rd_kafka_position(handle_.get(), list.get()))
+    return fail(make_error(err, "position").to_error());
+  std::vector<PartitionProgress> out;
+  out.reserve(static_cast<std::size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    PartitionProgress p{{e.topic, e.partition}, -1, e.offset >= 0 ? e.offset : -1};
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    // The cached watermarks of the last fetch (rd_kafka_query_watermark_offsets would ask).
+    if (rd_kafka_get_watermark_offsets(handle_.get(), e.topic, e.partition, &low, &high) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0)
+      p.high_watermark = high;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 std::string Consumer::rebalance_protocol() const {
   const char* p = rd_kafka_rebalance_protocol(handle_.get());
   return p ? p : "NONE";

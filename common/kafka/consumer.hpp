@@ -49,6 +49,15 @@ struct TopicPartitionOffset {
 // A consumer found its committed position gone (retention, or the embedded cluster's 5 MiB per
 // partition limit) and librdkafka moved it to the earliest record still present: the records in
 // between were lost and never handled. SPEC §1 requires saying so.
+// Where a member stands on one of its partitions, from what librdkafka already knows (no request
+// is sent): the high watermark of the partition's last fetch response and the next offset the
+// consumer will read; -1 when not known yet.
+struct PartitionProgress {
+  TopicPartition partition;
+  std::int64_t high_watermark = -1;
+  std::int64_t position = -1;
+};
+
 struct OffsetReset {
   std::string topic;
   std::int32_t partition = 0;
@@ -113,6 +122,8 @@ class Consumer {
   Result<void> pause(const std::vector<TopicPartition>& partitions);
   Result<void> resume(const std::vector<TopicPartition>& partitions);
   Result<std::vector<TopicPartition>> assignment() const;
+  // Every assigned partition's progress (consumer lag), cheaply enough to call every second.
+  Result<std::vector<PartitionProgress>> progress() const;
   // "COOPERATIVE", "EAGER", or "NONE" before the first rebalance.
   std::string rebalance_protocol() const;
   std::uint64_t offset_resets() const { return offset_resets_; }

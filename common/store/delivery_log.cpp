@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-// KEYS: delivery hash, webhook index, webhook hash, version key.
+// KEYS: delivery hash, webhook index, webhook hash, version key, paused set.
 // ARGV: see record() below. Returns {webhook status, consecutive_fails, "1" if this attempt
 // changed the status} or {"gone", "0"}.
 //
@@ -84,6 +84,11 @@ if ARGV[15] == '1' then
       'last_delivery_ok', ARGV[16], 'status', status, 'updated_at', ARGV[14])
     redis.call('INCR', KEYS[4])
     redis.call('PUBLISH', ARGV[21], ARGV[3])
+    if status == 'paused' then
+      redis.call('SADD', KEYS[5], ARGV[2])
+    else
+      redis.call('SREM', KEYS[5], ARGV[2])
+    end
   elseif fails ~= before or wh[5] ~= ARGV[16] or now - (tonumber(wh[4] or '0') or 0) >= 1000 then
     redis.call('HSET', KEYS[3], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
       'last_delivery_ok', ARGV[16])
@@ -194,9 +199,9 @@ asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(const Att
                         {"response_body", u.attempt.response_body},
                         {"error", u.attempt.error},
                         {"duration_ms", u.attempt.duration_ms}};
-  std::vector<std::string> keys = {delivery_key(u.delivery_id),
-                                   webhook_deliveries_key(u.webhook_id), webhook_key(u.webhook_id),
-                                   std::string(kWebhooksVersionKey)};
+  std::vector<std::string> keys = {
+      delivery_key(u.delivery_id), webhook_deliveries_key(u.webhook_id), webhook_key(u.webhook_id),
+      std::string(kWebhooksVersionKey), std::string(kPausedWebhooksKey)};
   const bool succeeded = u.status == DeliveryStatus::succeeded;
   std::vector<std::string> args = {u.delivery_id,
                                    u.webhook_id,

@@ -7,6 +7,7 @@
 //   hs:wh:{wh_id}                    hash   webhook: tenant, url, events, headers, status, secrets,
 //   … hs:tenant:{tenant}:webhooks      zset   webhook ids (score 0, lexicographic = creation order)
 //   hs:webhooks:version              int    bumped on every subscription change
+//   hs:webhooks:paused               set    ids of the webhooks paused now (a gauge's source)
 //   hs:changes                       pub/sub channel: the tenant whose subscriptions changed
 //   hs:rl:{key_id}:{window}          int    requests in one rate-limit window
 //   hs:idem:{tenant}:{key}           string idempotent POST /v1/events answers (24 h)
@@ -22,6 +23,9 @@ namespace hookstream::store {
 
 inline constexpr std::string_view kChangesChannel = "hs:changes";
 inline constexpr std::string_view kWebhooksVersionKey = "hs:webhooks:version";
+// Kept by every script that changes a webhook's status (the delivery log's pauses, the API's
+// updates and deletes).
+inline constexpr std::string_view kPausedWebhooksKey = "hs:webhooks:paused";
 
 inline std::string api_key_key(std::string_view id) {
   return "hs:key:" + std::string(id);

@@ -12,20 +12,27 @@ namespace {
 
 using nlohmann::json;
 
-// KEYS: webhook hash, version key. ARGV: tenant, channel, field, value, …
+// KEYS: webhook hash, version key, paused set. ARGV: tenant, channel, field, value, …
 const redis::Script kUpdateScript(R"lua(
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return false end
 if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+local id = string.sub(KEYS[1], 7)
+if redis.call('HGET', KEYS[1], 'status') == 'paused' then
+  redis.call('SADD', KEYS[3], id)
+else
+  redis.call('SREM', KEYS[3], id)
+end
 redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return redis.call('HGETALL', KEYS[1])
 )lua");
 
-// KEYS: webhook hash, tenant index, version key. ARGV: tenant, channel, webhook id.
+// KEYS: webhook hash, tenant index, version key, paused set. ARGV: tenant, channel, webhook id.
 const redis::Script kRemoveScript(R"lua(
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('SREM', KEYS[4], ARGV[3])
 redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 1
@@ -263,7 +270,8 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_vi
     if (*patch.is_active) set("consecutive_fails", "0");
   }
   set("updated_at", ms_text(clock_.now()));
-  std::vector<std::string> keys = {webhook_key(id), std::string(kWebhooksVersionKey)};
+  std::vector<std::string> keys = {webhook_key(id), std::string(kWebhooksVersionKey),
+                                   std::string(kPausedWebhooksKey)};
   auto r = co_await redis_.eval_script(kUpdateScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
   if (r->is_error())
@@ -274,7 +282,8 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_vi
 asio::awaitable<Result<void, StoreError>> WebhookStore::remove(std::string_view tenant,
                                                                std::string_view id) {
   std::vector<std::string> keys = {webhook_key(id), tenant_webhooks_key(tenant),
-                                   std::string(kWebhooksVersionKey)};
+                                   std::string(kWebhooksVersionKey),
+                                   std::string(kPausedWebhooksKey)};
   std::vector<std::string> args = {std::string(tenant), std::string(kChangesChannel),
                                    std::string(id)};
   auto r = co_await redis_.eval_script(kRemoveScript, std::move(keys), std::move(args));
@@ -301,7 +310,8 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::rotate_secret(std::st
                                    ms_text(now + kSecretRotationOverlap),
                                    "updated_at",
                                    ms_text(now)};
-  std::vector<std::string> keys = {webhook_key(id), std::string(kWebhooksVersionKey)};
+  std::vector<std::string> keys = {webhook_key(id), std::string(kWebhooksVersionKey),
+                                   std::string(kPausedWebhooksKey)};
   auto r = co_await redis_.eval_script(kUpdateScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
   if (r->is_error())
@@ -325,6 +335,16 @@ asio::awaitable<Result<std::vector<Webhook>, StoreError>> WebhookStore::load_ten
     else  // not delivered to until fixed: say so on every load rather than drop it silently
       log::error("webhook not loaded", {{"error", w.error().message}});
   co_return out;
+}
+
+asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::count_paused() {
+  auto r = co_await redis_.command(cmd("SCARD", std::string(kPausedWebhooksKey)));
+  if (!r) co_return fail(unavailable(r.error()));
+  const auto count = r->as_integer();
+  if (!count)
+    co_return fail(
+        StoreError{StoreErrc::unavailable, "redis refused SCARD: " + std::string(r->as_string())});
+  co_return *count;
 }
 
 asio::awaitable<Result<ResealReport, StoreError>> WebhookStore::reseal_all() {

@@ -252,7 +252,15 @@ TEST_F(Dispatch, AMalformedRecordGoesToTheDeadLetterTopicAndConsumptionGoesOn) {
 // Its own pipeline: a schedule of nine short retries, so one event makes the ten attempts that
 // pause an endpoint.
 TEST(DispatchPause, TenConsecutiveFailuresPauseTheEndpointAndRedeliverWorksAfterResuming) {
-  Pipeline p(PipelineOptions{.retry_schedule = "50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms"});
+  Pipeline p(PipelineOptions{.retry_schedule = "50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms",
+                             .dispatchers = 0});
+  const auto metrics_port = free_port();
+  p.start_dispatcher(
+      {{"HOOKSTREAM_DISPATCHER_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)}});
+  const auto paused_now = [&] {
+    return scrape_metric(metrics_port, "hookstream_endpoints_paused");
+  };
+  EXPECT_EQ(paused_now(), 0.0);
   auto& rx = p.receiver();
   const auto w =
       p.create_webhook("/down", {"contact.created"}, {}, PathBehaviour{.statuses = {500}});
@@ -269,6 +277,7 @@ TEST(DispatchPause, TenConsecutiveFailuresPauseTheEndpointAndRedeliverWorksAfter
       << webhook;
   EXPECT_EQ(webhook["consecutive_fails"], 10);
   EXPECT_EQ(webhook["is_active"], false);
+  EXPECT_EQ(paused_now(), 1.0) << "the paused-endpoints gauge";
   json first;
   ASSERT_TRUE(eventually(
       [&] {
@@ -300,6 +309,7 @@ TEST(DispatchPause, TenConsecutiveFailuresPauseTheEndpointAndRedeliverWorksAfter
   const auto resumed = p.api("PATCH", "/v1/webhooks/" + wid, R"({"is_active":true})");
   EXPECT_EQ(resumed.json()["data"]["webhook"]["status"], "active");
   EXPECT_EQ(resumed.json()["data"]["webhook"]["consecutive_fails"], 0);
+  EXPECT_EQ(paused_now(), 0.0) << "resumed";
   const auto r = p.api("POST", "/v1/webhooks/" + wid + "/deliveries/" +
                                    first["id"].get<std::string>() + "/redeliver");
   ASSERT_EQ(r.status, 202) << r.body;
@@ -315,6 +325,25 @@ TEST(DispatchPause, TenConsecutiveFailuresPauseTheEndpointAndRedeliverWorksAfter
         return one.json()["data"]["delivery"]["status"] == "succeeded";
       },
       10s));
+}
+
+TEST(DispatchMetrics, ConsumerLagCountsUnfinishedRecordsUntilTheyAreDelivered) {
+  Pipeline p(PipelineOptions{.dispatchers = 0});
+  const auto metrics_port = free_port();
+  p.start_dispatcher(
+      {{"HOOKSTREAM_DISPATCHER_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)}});
+  const std::string series =
+      "hookstream_consumer_lag{topic=\"" + p.kafka().topic_prefix() + ".events\"}";
+  const auto lag = [&] { return scrape_metric(metrics_port, series).value_or(-1); };
+  ASSERT_TRUE(eventually([&] { return lag() == 0; }, 15s)) << lag() << "\n" << p.logs();
+
+  // Five events to an endpoint that takes 4 s to answer: five records unfinished, then none.
+  auto& rx = p.receiver();
+  p.create_webhook("/slow", {"contact.created"}, {}, PathBehaviour{.delay_ms = 4s});
+  for (int i = 0; i < 5; ++i) p.publish("contact.created", {{"i", i}});
+  EXPECT_TRUE(eventually([&] { return lag() == 5; }, 4s)) << lag();
+  ASSERT_TRUE(rx.wait_for_count("/slow", 5, 20s)) << p.logs();
+  EXPECT_TRUE(eventually([&] { return lag() == 0; }, 10s)) << lag();
 }
 
 TEST(DispatchSafety, PrivateTargetsAreRefusedUnlessAllowed) {

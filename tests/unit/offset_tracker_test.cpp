@@ -32,6 +32,25 @@ TEST(OffsetTracker, CommitsOnlyPastFinishedRecordsWhateverTheCompletionOrder) {
   EXPECT_EQ(t.in_flight(), 0u);
 }
 
+TEST(OffsetTracker, ResumePointIsTheLowestUnfinishedRecordForTheLagGauge) {
+  OffsetTracker t;
+  EXPECT_EQ(t.resume_point(kP0), std::nullopt);  // not owned
+  t.assign({kP0});
+  EXPECT_EQ(t.resume_point(kP0), std::nullopt);  // owned, no record yet: the consumer knows
+  t.begin(kP0, 5);
+  t.begin(kP0, 6);
+  EXPECT_EQ(t.resume_point(kP0), 5);
+  t.complete(kP0, 6);
+  EXPECT_EQ(t.resume_point(kP0), 5);
+  t.complete(kP0, 5);
+  EXPECT_EQ(t.resume_point(kP0), 7);
+  t.begin(kP0, 7);
+  t.abandon(kP0, 7);  // given up at shutdown: never committed past
+  EXPECT_EQ(t.resume_point(kP0), 7);
+  (void)t.revoke({kP0});
+  EXPECT_EQ(t.resume_point(kP0), std::nullopt);
+}
+
 TEST(OffsetTracker, PartitionsAreIndependent) {
   OffsetTracker t;
   t.assign({kP0, kP1});
