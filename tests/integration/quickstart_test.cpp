@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/fixtures/http_client.hpp"
+#include "tests/fixtures/kafka_cluster.hpp"
 #include "tests/fixtures/process.hpp"
 
 namespace hookstream::testing {
@@ -23,11 +24,15 @@ namespace {
 
 using nlohmann::json;
 
+// local.env as the shell reads it: `source` it and print the environment it exported.
 std::map<std::string, std::string> read_env_file(const std::filesystem::path& file) {
+  const auto r = run_command(
+      {"env", "-i", "bash", "-c", "set -eu; source \"$1\"; env", "bash", file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::string> out;
-  std::ifstream in(file);
+  std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);)
-    if (const auto eq = line.find('='); eq != std::string::npos)
+    if (const auto eq = line.find('='); eq != std::string::npos && line.starts_with("HOOKSTREAM_"))
       out[line.substr(0, eq)] = line.substr(eq + 1);
   return out;
 }
@@ -160,6 +165,25 @@ TEST_F(Quickstart, BannerCommandsDeliverAVerifiedEventAndRestartKeepsState) {
       15s))
       << deliveries.dump();
 
+  // A service publishing with hookstream-produce, in a shell that sourced local.env (which must
+  // export the brokers for it to find the stack's Kafka).
+  ProcessOptions produce_options;
+  produce_options.unset_env = {"HOOKSTREAM_KAFKA_BROKERS"};
+  const auto produced = run_command(
+      {"bash", "-c",
+       "source \"$1\" && \"$2\"/hookstream-produce --tenant local --type submission.completed "
+       "--data '{\"via\":\"produce\"}'",
+       "bash", (home_.path() / "local.env").string(), std::string(HOOKSTREAM_BIN_DIR)},
+      {}, 30s, produce_options);
+  ASSERT_EQ(produced.exit_code, 0) << produced.out << produced.err;
+  ASSERT_TRUE(stack->wait_for_line(
+      [](const std::string& l) {
+        return l.find("\"via\":\"produce\"") != std::string::npos &&
+               l.find("verified") != std::string::npos;
+      },
+      30s))
+      << stack->output();
+
   stop_cleanly(*stack);
 
   // A restart keeps the admin key and the webhook (Redis AOF in the data dir).
@@ -185,6 +209,37 @@ TEST_F(Quickstart, BannerCommandsDeliverAVerifiedEventAndRestartKeepsState) {
   EXPECT_EQ(*code, 1);
   EXPECT_NE(again->output().find("api exited"), std::string::npos) << again->output();
   for (const pid_t pid : children) EXPECT_FALSE(alive(pid)) << "left running: " << pid;
+}
+
+TEST_F(Quickstart, HookstreamKafkaBrokersReplacesTheEmbeddedCluster) {
+  // A Kafka the user runs (here another embedded cluster, with the topics made): the stack uses it
+  // and starts none of its own.
+  KafkaCluster external;
+  auto options = stack_options();
+  for (const auto& [name, value] : external.env()) options.env[name] = value;
+  std::erase(options.unset_env, "HOOKSTREAM_KAFKA_BROKERS");
+  auto stack = std::make_unique<Process>(run_script(), options);
+  ASSERT_TRUE(stack->wait_for_output("Ctrl-C stops everything", 120s)) << stack->output();
+  EXPECT_NE(stack->output().find(external.bootstrap() + " (external)"), std::string::npos)
+      << stack->output();
+  EXPECT_EQ(local_env().at("HOOKSTREAM_KAFKA_BROKERS"), external.bootstrap());
+  for (const pid_t pid : children_of(stack->pid()))
+    EXPECT_FALSE(comm_of(pid).starts_with("hookstream-kaf")) << "an embedded cluster was started";
+
+  const auto commands = banner_commands(stack->output());
+  ASSERT_EQ(commands.size(), 3u) << stack->output();
+  const auto created = run_command({"bash", "-c", commands[0] + "\n" + commands[1]}, {}, 30s);
+  ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
+  EXPECT_TRUE(stack->wait_for_line(
+      [](const std::string& l) { return l.find("signature=verified") != std::string::npos; }, 30s))
+      << stack->output();
+  EXPECT_EQ(stack->terminate(60s), 0) << stack->output();
+
+  // A Kafka that does not answer (a shell that sourced an old local.env) is named, not waited for.
+  options.env["HOOKSTREAM_KAFKA_BROKERS"] = "127.0.0.1:" + std::to_string(free_port());
+  const auto refused = run_command(run_script(), {}, 30s, options);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("does not answer"), std::string::npos) << refused.err;
 }
 
 TEST_F(Quickstart, PortInUseIsNamedWithTheVariableToChange) {
