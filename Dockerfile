@@ -27,10 +27,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# Every binary: the services, hookstream-produce for publishing from the container, and the
+# development tools hookstream-sink (a receiver that verifies signatures) and hookstream-kafka-dev.
 RUN cmake -S . -B build/image -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && cmake --build build/image --target hookstream-api hookstream-dispatcher hookstream-produce \
+      hookstream-sink hookstream-kafka-dev \
  && strip build/image/bin/hookstream-api build/image/bin/hookstream-dispatcher \
-      build/image/bin/hookstream-produce
+      build/image/bin/hookstream-produce build/image/bin/hookstream-sink \
+      build/image/bin/hookstream-kafka-dev
 
 FROM debian:12-slim
 # The shared libraries the binaries link (tests/deploy compares this list with `ldd`), plus CA
@@ -49,7 +53,8 @@ RUN apt-get update \
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin hookstream
 COPY --from=build /src/build/image/bin/hookstream-api /src/build/image/bin/hookstream-dispatcher \
-     /src/build/image/bin/hookstream-produce /usr/local/bin/
+     /src/build/image/bin/hookstream-produce /src/build/image/bin/hookstream-sink \
+     /src/build/image/bin/hookstream-kafka-dev /usr/local/bin/
 USER 10001:10001
 EXPOSE 8080
 CMD ["hookstream-api"]

@@ -4,8 +4,10 @@
 compose.yaml: valid for docker-compose; the services exist and are wired (health, set-up before
 the services, replicas); every HOOKSTREAM_* setting is one the code accepts (the dispatcher's own
 config loader judges, via a config file: it refuses unknown names); the set-up step creates exactly
-the topics `hookstream-dispatcher topics` prints for compose's settings; the API listens on the
-port compose publishes.
+the topics `hookstream-dispatcher topics` prints for compose's settings, which are the code's
+defaults; each secret is required; Kafka creates no topics on its own; the long-running services
+have health checks and restart policies; three dispatcher replicas get time to drain on SIGTERM;
+the API listens on the port compose publishes.
 
 Dockerfile: the runtime stage installs (directly or as a dependency) the Debian package of every
 shared library `ldd` reports for the built binaries; every package named exists in Debian 12; the
@@ -24,7 +26,9 @@ import tempfile
 
 import yaml
 
-BINARIES = ["hookstream-api", "hookstream-dispatcher", "hookstream-produce"]
+# Every executable of the product (not the test and fuzz programs): the image carries them all.
+BINARIES = ["hookstream-api", "hookstream-dispatcher", "hookstream-produce", "hookstream-sink",
+            "hookstream-kafka-dev"]
 # Services compose.yaml must define, by role.
 KAFKA, REDIS, TOPICS, API, DISPATCHER = "kafka", "redis", "kafka-topics", "api", "dispatcher"
 # Packages debian:12-slim already has (libm is part of libc6).
@@ -73,8 +77,13 @@ def compose_config(source_dir, empty_env_file):
                 "docker-compose)")
         return None
     if without_secret.returncode == 0:
-        problem("compose.yaml: `docker-compose config` succeeds without REDIS_PASSWORD; the Redis "
-                "password must be required (${REDIS_PASSWORD:?message})")
+        problem("compose.yaml: `docker-compose config` succeeds without its secrets")
+    # Each one on its own: another missing secret must not hide that this one is optional.
+    for name in SECRETS:
+        others = {k: v for k, v in SECRETS.items() if k != name}
+        if run(base + ["config", "-q"], env=clean_env() | others).returncode == 0:
+            problem(f"compose.yaml: `docker-compose config` succeeds without {name}; it must be "
+                    f"required (${{{name}:?message}})")
     env = clean_env() | SECRETS
     quiet = run(base + ["config", "-q"], env=env)
     if quiet.returncode != 0:
@@ -108,16 +117,21 @@ def check_services(services):
         if "controller" not in roles or "broker" not in roles:
             problem(f"compose.yaml: service '{KAFKA}' is not KRaft broker+controller "
                     f"(KAFKA_PROCESS_ROLES={roles!r})")
-        for key in ("healthcheck", "volumes"):
+        for key in ("healthcheck", "volumes", "restart"):
             if not kafka.get(key):
                 problem(f"compose.yaml: service '{KAFKA}' has no {key}")
+        auto_create = environment(kafka).get("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "true")
+        if auto_create.lower() != "false":
+            problem(f"compose.yaml: service '{KAFKA}' auto-creates topics "
+                    f"(KAFKA_AUTO_CREATE_TOPICS_ENABLE={auto_create}); a misnamed topic must fail, "
+                    "not appear with one partition")
     if REDIS in services:
         redis = services[REDIS]
         command = redis.get("command") or []
         command = command if isinstance(command, list) else shlex.split(command)
         if "--appendonly" not in command or command[command.index("--appendonly") + 1] != "yes":
             problem(f"compose.yaml: service '{REDIS}' does not run with --appendonly yes")
-        for key in ("healthcheck", "volumes"):
+        for key in ("healthcheck", "volumes", "restart"):
             if not redis.get(key):
                 problem(f"compose.yaml: service '{REDIS}' has no {key}")
     for name in (API, DISPATCHER):
@@ -137,10 +151,36 @@ def check_services(services):
         if not service.get("restart"):
             problem(f"compose.yaml: service '{name}' has no restart policy")
     if DISPATCHER in services:
-        replicas = (services[DISPATCHER].get("deploy") or {}).get("replicas", 1)
-        if int(replicas) < 2:
-            problem(f"compose.yaml: service '{DISPATCHER}' has deploy.replicas {replicas}; "
-                    "at least 2 are needed (the dispatcher is a consumer group)")
+        check_dispatcher(services[DISPATCHER])
+
+
+def seconds(duration):
+    """Compose's and hookstream's durations ("30s", "1m30s", "20s") in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", str(duration))
+    if not parts or "".join(n + u for n, u in parts) != str(duration):
+        return None
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def check_dispatcher(dispatcher):
+    replicas = (dispatcher.get("deploy") or {}).get("replicas", 1)
+    if int(replicas) != 3:
+        problem(f"compose.yaml: service '{DISPATCHER}' has deploy.replicas {replicas}, not 3")
+    env = environment(dispatcher)
+    listen = env.get("HOOKSTREAM_DISPATCHER_LISTEN", "")
+    port = listen.rpartition(":")[2]
+    health = " ".join(map(str, (dispatcher.get("healthcheck") or {}).get("test") or []))
+    if not port.isdigit() or "/healthz" not in health or port not in health:
+        problem(f"compose.yaml: service '{DISPATCHER}' must serve HOOKSTREAM_DISPATCHER_LISTEN "
+                f"(has {listen!r}) and its healthcheck probe /healthz on that port: {health!r}")
+    # SIGTERM drains for HOOKSTREAM_SHUTDOWN_GRACE, then flushes the producer for up to 5 s.
+    grace = seconds(env.get("HOOKSTREAM_SHUTDOWN_GRACE", "20s"))
+    stop = seconds(dispatcher.get("stop_grace_period", "10s"))
+    if grace is None or stop is None or stop < grace + 5:
+        problem(f"compose.yaml: service '{DISPATCHER}' stop_grace_period "
+                f"{dispatcher.get('stop_grace_period', '10s (default)')} is shorter than "
+                "HOOKSTREAM_SHUTDOWN_GRACE + 5 s: SIGKILL would cut the drain")
 
 
 def dispatcher_topics(bin_dir, service_name, settings):
@@ -179,6 +219,14 @@ def check_settings_and_topics(services, bin_dir):
     if DISPATCHER not in expected:
         return  # reported above
     want = expected[DISPATCHER]
+    # Services that publish with hookstream-produce or the producer library and no settings use
+    # the code's defaults: compose's topics must be those.
+    defaults = dispatcher_topics(bin_dir, "(none: the code's defaults)",
+                                 {"HOOKSTREAM_SECRET_KEYS": SECRETS["HOOKSTREAM_SECRET_KEYS"]})
+    if defaults is not None and defaults != want:
+        problem(f"compose.yaml: the '{DISPATCHER}' topics differ from the code's defaults (a "
+                f"producer left at its defaults would publish elsewhere):\n    compose: {want}\n"
+                f"    defaults: {defaults}")
     if API in expected and expected[API] != want:
         problem(f"compose.yaml: services '{API}' and '{DISPATCHER}' disagree on the topics "
                 f"(HOOKSTREAM_TOPIC_PREFIX / HOOKSTREAM_RETRY_SCHEDULE):\n    {API}: "
