@@ -27,7 +27,10 @@ namespace {
 using nlohmann::json;
 using std::chrono::steady_clock;
 
-constexpr auto kHealthzBudget = 100ms;
+// A locked-out client waits seconds (a slot frees only at the 10 s request timeout or the 60 s
+// idle timeout); a loaded 2-core CI machine running other suites beside this one has shown
+// 100–300 ms of plain scheduling delay, which must not count as a lockout.
+constexpr auto kHealthzBudget = 500ms;
 constexpr std::size_t kMaxConnections = 1000;  // HOOKSTREAM_API_MAX_CONNECTIONS for this suite
 
 std::size_t open_fds(pid_t pid) {
