@@ -47,11 +47,12 @@ inline std::optional<std::int64_t> int_field(const HashFields& f, std::string_vi
   return v;
 }
 
-// Times are stored as Unix milliseconds.
+// Times are stored as Unix milliseconds; one beyond what a TimePoint holds (nanoseconds: about
+// ±292 years) reads as absent rather than overflowing.
 inline std::optional<TimePoint> time_field(const HashFields& f, std::string_view name) {
   const auto ms = int_field(f, name);
   if (!ms) return std::nullopt;
-  return TimePoint{std::chrono::milliseconds{*ms}};
+  return from_unix_millis(*ms);
 }
 
 inline std::string ms_text(TimePoint t) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/store/redis_hash.hpp"
+
 namespace hookstream {
 namespace {
 
@@ -36,6 +38,18 @@ TEST(Time, ParsesDurations) {
   EXPECT_EQ(list->size(), 3u);
   EXPECT_EQ(format_duration(Millis{300000}), "5m");
   EXPECT_EQ(format_duration(Millis{1500}), "1500ms");
+}
+
+TEST(Time, StoredTimesBeyondWhatATimePointHoldsReadAsAbsent) {
+  const store::HashFields f = {{"ok", "1767225600000"},
+                               {"huge", "9223372036854775807"},
+                               {"past", "-9223372036854775807"},
+                               {"text", "soon"}};
+  EXPECT_EQ(store::time_field(f, "ok"), TimePoint{std::chrono::milliseconds{1767225600000}});
+  EXPECT_EQ(store::time_field(f, "huge"), std::nullopt);
+  EXPECT_EQ(store::time_field(f, "past"), std::nullopt);
+  EXPECT_EQ(store::time_field(f, "text"), std::nullopt);
+  EXPECT_EQ(store::time_field(f, "missing"), std::nullopt);
 }
 
 }  // namespace
