@@ -18,19 +18,33 @@ bool is_retry_topic(const DispatcherConfig& config, std::string_view topic) {
   return topic.starts_with(config.kafka.topic_prefix + ".retry.");
 }
 
-// Whether a delivery may be attempted against the webhook as it is now. A webhook deleted or no
-// longer subscribed leaves nothing to deliver and nothing to log against; a paused or disabled one
-// gets a "not attempted" entry in the delivery log.
-enum class Eligibility { attempt, gone, not_active };
+// Whether a delivery may be attempted against the webhook as it is now.
+enum class Eligibility { attempt, deleted, unsubscribed, not_active };
 
 Eligibility eligibility(const store::Webhook* webhook, const std::string& event_type) {
-  if (!webhook || !webhook->subscribes_to(event_type)) return Eligibility::gone;
+  if (!webhook) return Eligibility::deleted;
+  if (!webhook->subscribes_to(event_type)) return Eligibility::unsubscribed;
   if (webhook->status != store::WebhookStatus::active) return Eligibility::not_active;
   return Eligibility::attempt;
 }
 
-std::string not_active_reason(const store::Webhook& webhook) {
-  return "endpoint " + std::string(to_string(webhook.status));
+// What the delivery log says of a delivery that is not attempted: it fails for good, with the
+// reason. Nothing when there is nothing to log against: a deleted webhook's log went with it, and a
+// first attempt to a webhook that stopped subscribing before it began was never a delivery. A retry
+// or a redelivery (attempt > 1) already has its entry, which must not stay pending for ever.
+std::optional<std::string> not_attempted_reason(Eligibility why, const store::Webhook* webhook,
+                                                const std::string& event_type, int attempt) {
+  switch (why) {
+    case Eligibility::not_active:
+      return "endpoint " + std::string(to_string(webhook->status));
+    case Eligibility::unsubscribed:
+      if (attempt > 1) return "endpoint no longer subscribed to " + event_type;
+      return std::nullopt;
+    case Eligibility::deleted:
+    case Eligibility::attempt:
+      break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -279,8 +293,8 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
     co_await backoff(round);
   }
   if (const auto now = eligibility(webhook, task.event->type); now != Eligibility::attempt) {
-    if (now == Eligibility::not_active)
-      co_await record_not_attempted(task, *webhook, not_active_reason(*webhook));
+    auto reason = not_attempted_reason(now, webhook, task.event->type, task.attempt);
+    if (reason) co_await record_not_attempted(task, *webhook, std::move(*reason));
     finish(task.ctx);
     co_return;
   }
@@ -297,7 +311,9 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   }
   if (deferred) {
     deps_.metrics.deferred();
-    if (co_await schedule_retry(task, task.attempt, schedule_.delays().front())) finish(task.ctx);
+    const auto tier = schedule_.delays().front();
+    if (co_await schedule_retry(task, task.attempt, tier, deps_.clock.now() + tier))
+      finish(task.ctx);
     co_return;
   }
   co_await global_slots_.acquire();
@@ -312,8 +328,8 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   if (const auto now = eligibility(webhook, task.event->type); now != Eligibility::attempt) {
     global_slots_.release();
     gate->slots.release();
-    if (now == Eligibility::not_active)
-      co_await record_not_attempted(task, *webhook, not_active_reason(*webhook));
+    auto reason = not_attempted_reason(now, webhook, task.event->type, task.attempt);
+    if (reason) co_await record_not_attempted(task, *webhook, std::move(*reason));
     finish(task.ctx);
     co_return;
   }
@@ -409,10 +425,11 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
       task.attempt,           started,     std::string(http::to_string(result.outcome)),
       result.status,          result.body, result.error,
       result.duration.count()};
-  Millis jitter{0};
+  // When the retry comes due: the time logged as next_retry_at is the one its record carries.
+  std::optional<TimePoint> due;
   if (next) {
-    jitter = RetrySchedule::jitter(*next, deps_.random);
-    update.next_retry_at = started + *next + jitter;
+    due = deps_.clock.now() + *next + RetrySchedule::jitter(*next, deps_.random);
+    update.next_retry_at = due;
   }
   update.success = success;
   update.disable_endpoint = gone;
@@ -438,18 +455,15 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
               {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
   }
   if (next && health->webhook_exists) {
-    if (!co_await schedule_retry(task, task.attempt + 1, *next + jitter)) co_return;
+    if (!co_await schedule_retry(task, task.attempt + 1, *next, *due)) co_return;
   }
   finish(task.ctx);
 }
 
-asio::awaitable<bool> Dispatcher::schedule_retry(const DeliveryTask& task, int attempt,
-                                                 Millis delay) {
-  // The tier is the schedule's delay (without jitter) so each topic holds one delay.
-  Millis tier = delay;
-  for (const auto d : schedule_.delays())
-    if (d <= delay) tier = d;
-  const RetryInfo info{task.webhook_id, attempt, deps_.clock.now() + delay, task.created_at};
+asio::awaitable<bool> Dispatcher::schedule_retry(const DeliveryTask& task, int attempt, Millis tier,
+                                                 TimePoint due) {
+  // One topic per delay of the schedule; `due` may add jitter to it.
+  const RetryInfo info{task.webhook_id, attempt, due, task.created_at};
   auto record = make_retry_record(*task.record, info, config_.kafka.retry_topic(tier));
   for (int round = 0;; ++round) {
     auto r = co_await deps_.producer.async_produce(record, asio::use_awaitable);
@@ -459,10 +473,11 @@ asio::awaitable<bool> Dispatcher::schedule_retry(const DeliveryTask& task, int a
     co_await backoff(round);
   }
   deps_.metrics.retry_scheduled();
-  log::debug("retry scheduled", {{"webhook_id", task.webhook_id},
-                                 {"attempt", attempt},
-                                 {"topic", record.topic},
-                                 {"delay_ms", delay.count()}});
+  log::debug("retry scheduled",
+             {{"webhook_id", task.webhook_id},
+              {"attempt", attempt},
+              {"topic", record.topic},
+              {"due_in_ms", std::chrono::duration_cast<Millis>(due - deps_.clock.now()).count()}});
   co_return true;
 }
 

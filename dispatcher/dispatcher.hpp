@@ -71,7 +71,9 @@ class Dispatcher {
                                              const store::Webhook& webhook, TimePoint started);
   asio::awaitable<void> settle(DeliveryTask& task, const store::Webhook& webhook,
                                http::DeliveryResult result, TimePoint started);
-  asio::awaitable<bool> schedule_retry(const DeliveryTask& task, int attempt, Millis delay);
+  // Writes the retry record to the topic of `tier` (a delay of the schedule), due at `due`.
+  asio::awaitable<bool> schedule_retry(const DeliveryTask& task, int attempt, Millis tier,
+                                       TimePoint due);
   asio::awaitable<void> record_not_attempted(const DeliveryTask& task,
                                              const store::Webhook& webhook, std::string reason);
   asio::awaitable<void> dead_letter(const kafka::Record& record, const std::string& reason);

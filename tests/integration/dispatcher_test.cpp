@@ -173,6 +173,34 @@ TEST_F(Dispatch, FailingReceiverIsRetriedOnTheScheduleAndTheLogShowsIt) {
   EXPECT_EQ(webhook["last_delivery_ok"], true);
 }
 
+TEST_F(Dispatch, ARetryOfATypeNoLongerSubscribedFailsWithTheReasonInsteadOfStayingPending) {
+  auto& rx = p_->receiver();
+  const auto w = p_->create_webhook("/unsubscribed", {"contact.updated", "submission.completed"},
+                                    {}, PathBehaviour{.statuses = {500}});
+  const std::string wid = w["id"];
+  p_->publish("contact.updated", {{"n", 1}});
+  ASSERT_TRUE(rx.wait_for_count("/unsubscribed", 1, 10s)) << p_->logs();
+  // The first attempt failed and its retry is due in 1 s; the webhook stops subscribing first.
+  ASSERT_EQ(
+      p_->api("PATCH", "/v1/webhooks/" + wid, R"({"events":["submission.completed"]})").status,
+      200);
+  json delivery;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto list = p_->deliveries(wid);
+        if (list.size() != 1) return false;
+        delivery = list[0];
+        return delivery["status"] == "failed";
+      },
+      15s))
+      << delivery;
+  EXPECT_NE(delivery["last_error"].get<std::string>().find(
+                "endpoint no longer subscribed to contact.updated"),
+            std::string::npos)
+      << delivery;
+  EXPECT_TRUE(delivery["next_retry_at"].is_null());
+}
+
 TEST_F(Dispatch, TestPingIsSignedAndMarked) {
   auto& rx = p_->receiver();
   const auto w = p_->create_webhook("/ping", {"contact.created"});
