@@ -110,7 +110,7 @@ std::optional<std::string> description_field(const json& v, FieldErrors& errors)
   }
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() > kMaxDescription) {
-    errors.add("description", "must be at most " + std::to_string(kMaxDescription) + " characters");
+    errors.add("description", "must be at most " + std::to_string(kMaxDescription) + " bytes");
     return std::nullopt;
   }
   return s;
@@ -166,7 +166,7 @@ std::optional<store::HeaderList> headers_field(const json& v, FieldErrors& error
       if (text.size() > kMaxHeaderValue ||
           text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
         errors.add(field, "must be at most " + std::to_string(kMaxHeaderValue) +
-                              " characters without CR, LF or NUL");
+                              " bytes without CR, LF or NUL");
         ok = false;
       } else {
         out.emplace_back(name, text);
@@ -302,8 +302,7 @@ Result<store::NewApiKey, ApiError> parse_new_api_key(std::string_view body, std:
   if (doc->contains("name")) {
     const auto& v = (*doc)["name"];
     if (!v.is_string() || v.get_ref<const std::string&>().size() > kMaxKeyName)
-      errors.add("name",
-                 "must be a string of at most " + std::to_string(kMaxKeyName) + " characters");
+      errors.add("name", "must be a string of at most " + std::to_string(kMaxKeyName) + " bytes");
     else
       k.name = v.get<std::string>();
   }

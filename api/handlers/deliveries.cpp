@@ -153,6 +153,14 @@ asio::awaitable<Response> redeliver(RequestContext& ctx) {
   auto d = co_await s.deliveries.get(webhook->id, ctx.param(1));
   if (!d) co_return error_response(to_api_error(d.error(), "delivery " + ctx.param(1)));
   if (webhook->status != store::WebhookStatus::active) co_return not_active(*webhook);
+  // A delivery still retrying has its next attempt scheduled: a second one would take the same
+  // attempt number and start a second chain of retries.
+  if (d->status == store::DeliveryStatus::pending)
+    co_return error_response(
+        {ApiErrc::conflict,
+         "delivery " + d->id +
+             " has a retry scheduled; redeliver it once it has succeeded or failed",
+         {{"status", "pending"}, {"next_retry_at", optional_time(d->next_retry_at)}}});
   auto event = co_await s.deliveries.load_event(webhook->tenant, d->event_id);
   if (!event) co_return error_response(to_api_error(event.error(), "event " + d->event_id));
   // A new attempt through the first retry tier, due now: the dispatchers make it like any other.

@@ -133,6 +133,11 @@ TEST_F(Dispatch, FailingReceiverIsRetriedOnTheScheduleAndTheLogShowsIt) {
   EXPECT_FALSE(pending["next_retry_at"].is_null());
   EXPECT_TRUE(pending["delivered_at"].is_null());
   EXPECT_EQ(pending["event_id"], event_id);
+  // Pending, its next attempt scheduled: a redelivery would start a second chain; refused.
+  const auto redeliver = p_->api("POST", "/v1/webhooks/" + wid + "/deliveries/" +
+                                             pending["id"].get<std::string>() + "/redeliver");
+  EXPECT_EQ(redeliver.status, 409) << redeliver.body;
+  EXPECT_EQ(redeliver.json()["error"]["details"]["status"], "pending") << redeliver.body;
 
   ASSERT_TRUE(rx.wait_for_count("/flaky", 3, 30s)) << rx.count("/flaky");
   const auto got = rx.received("/flaky");
