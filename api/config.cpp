@@ -23,12 +23,10 @@ Result<ApiConfig> load_api_config(const ConfigSource& source) {
     r.problem("HOOKSTREAM_API_KEY_CACHE_TTL",
               "must be at most 60s (revocation must apply within 60 s)");
   cfg.publish_timeout = r.duration("HOOKSTREAM_PRODUCE_TIMEOUT", Millis{10'000});
-  cfg.delivery_timeout = r.duration("HOOKSTREAM_DELIVERY_TIMEOUT", Millis{30'000});
+  cfg.delivery_timeout = read_delivery_timeout(r);
   cfg.max_webhooks_per_tenant =
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT", 1000, 1, 1'000'000));
-  cfg.retry_schedule =
-      r.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
-  if (cfg.retry_schedule.empty()) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "must name a delay");
+  cfg.retry_schedule = read_retry_schedule(r);
   if (auto ca = r.string("HOOKSTREAM_CA_FILE", ""); !ca.empty()) cfg.extra_ca_file = ca;
   // The body limit leaves room for the JSON around the largest allowed event data.
   cfg.http.body_limit = cfg.events.max_data_bytes + 64 * 1024;

@@ -309,6 +309,22 @@ LogConfig read_log(ConfigReader& r) {
   return cfg;
 }
 
+std::vector<Millis> read_retry_schedule(ConfigReader& r) {
+  auto schedule = r.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
+  for (const auto d : schedule)
+    if (d.count() <= 0) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "every delay must be positive");
+  if (schedule.empty()) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "must name a delay");
+  if (schedule.size() > 50) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "at most 50 retries");
+  return schedule;
+}
+
+Millis read_delivery_timeout(ConfigReader& r) {
+  const auto timeout = r.duration("HOOKSTREAM_DELIVERY_TIMEOUT", Millis{30'000});
+  if (timeout < Millis{100} || timeout > Millis{300'000})
+    r.problem("HOOKSTREAM_DELIVERY_TIMEOUT", "must be between 100ms and 5m");
+  return timeout;
+}
+
 SecretKeyring read_secret_keys(ConfigReader& r) {
   constexpr std::string_view kName = "HOOKSTREAM_SECRET_KEYS";
   const auto text = r.source().get(kName);

@@ -116,6 +116,11 @@ LogConfig read_log(ConfigReader& r);
 // HOOKSTREAM_SECRET_KEYS, required (no default: ./scripts/run generates a local one). Empty after
 // a problem was reported.
 SecretKeyring read_secret_keys(ConfigReader& r);
+// HOOKSTREAM_RETRY_SCHEDULE: 1 to 50 positive delays. The API (redeliveries), the dispatchers and
+// the embedded cluster (its topics) must read the same schedule the same way.
+std::vector<Millis> read_retry_schedule(ConfigReader& r);
+// HOOKSTREAM_DELIVERY_TIMEOUT: one attempt's limit, 100ms to 5m (dispatchers, API test pings).
+Millis read_delivery_timeout(ConfigReader& r);
 
 // Every HOOKSTREAM_* name some binary understands; the config file may use only these.
 const std::set<std::string, std::less<>>& known_config_names();

@@ -13,15 +13,8 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
   cfg.kafka = read_kafka(r);
   cfg.log = read_log(r);
   cfg.secret_keys = read_secret_keys(r);
-  cfg.retry_schedule =
-      r.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
-  for (const auto d : cfg.retry_schedule)
-    if (d.count() <= 0) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "every delay must be positive");
-  if (cfg.retry_schedule.empty()) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "must name a delay");
-  if (cfg.retry_schedule.size() > 50) r.problem("HOOKSTREAM_RETRY_SCHEDULE", "at most 50 retries");
-  cfg.delivery_timeout = r.duration("HOOKSTREAM_DELIVERY_TIMEOUT", Millis{30'000});
-  if (cfg.delivery_timeout < Millis{100} || cfg.delivery_timeout > Millis{300'000})
-    r.problem("HOOKSTREAM_DELIVERY_TIMEOUT", "must be between 100ms and 5m");
+  cfg.retry_schedule = read_retry_schedule(r);
+  cfg.delivery_timeout = read_delivery_timeout(r);
   cfg.allow_http = r.boolean("HOOKSTREAM_ALLOW_HTTP", false);
   cfg.allow_private_targets = r.boolean("HOOKSTREAM_ALLOW_PRIVATE_TARGETS", false);
   if (auto ca = r.string("HOOKSTREAM_CA_FILE", ""); !ca.empty()) cfg.extra_ca_file = ca;

@@ -67,8 +67,7 @@ int main(int argc, char** argv) {
   hookstream::ConfigReader reader(*source);
   const auto log_config = hookstream::read_log(reader);
   options.kafka = hookstream::read_kafka(reader);
-  options.retry_schedule =
-      reader.duration_list("HOOKSTREAM_RETRY_SCHEDULE", "5s,30s,2m,10m,30m,1h,3h,6h,12h");
+  options.retry_schedule = hookstream::read_retry_schedule(reader);
   if (auto ok = reader.finish(); !ok) {
     std::fprintf(stderr, "%s\n", ok.error().message.c_str());
     return 2;

@@ -169,6 +169,17 @@ TEST(ApiResilience, BadConfigStopsWithAMessageNamingIt) {
   const auto r = run_command({binary_path("hookstream-api").string()}, {}, 10s, options);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("HOOKSTREAM_API_LISTEN"), std::string::npos) << r.err;
+  // The API sends test pings with the delivery timeout and redeliveries to the first retry tier:
+  // it refuses what the dispatchers refuse.
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"HOOKSTREAM_DELIVERY_TIMEOUT", "0s"},
+                                                        {"HOOKSTREAM_DELIVERY_TIMEOUT", "10m"},
+                                                        {"HOOKSTREAM_RETRY_SCHEDULE", "0ms,1s"}}) {
+    options.env = {{name, value}};
+    const auto refused = run_command({binary_path("hookstream-api").string()}, {}, 10s, options);
+    EXPECT_EQ(refused.exit_code, 2) << name << "=" << value;
+    EXPECT_NE(refused.err.find(name), std::string::npos) << refused.err;
+  }
 }
 
 TEST(ApiResilience, PortInUseIsAClearError) {

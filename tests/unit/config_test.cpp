@@ -4,8 +4,15 @@
 
 #include <fstream>
 
+#include "dispatcher/config.hpp"
+
 namespace hookstream {
 namespace {
+
+using namespace std::chrono_literals;
+
+// A well-formed keyring (32 zero bytes): the loaders require one.
+constexpr const char* kTestKeyring = "test:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 TEST(Config, DefaultsMatchTheSpec) {
   const auto src = ConfigSource::from_map({});
@@ -112,6 +119,38 @@ TEST(Config, TypedReaders) {
   EXPECT_EQ(r.bytes("HOOKSTREAM_MAX_EVENT_BYTES", 1, 1, 4u << 20), 1u << 20);
   EXPECT_EQ(r.integer("HOOKSTREAM_PAUSE_AFTER_FAILURES", 10, 1, 1000), 10);
   EXPECT_FALSE(r.finish().ok());
+}
+
+// SPEC §6's table, through the dispatcher's loader (with only the required keyring set).
+TEST(Config, TheSpecDefaultsHoldInTheDispatcherLoader) {
+  const auto src = ConfigSource::from_map({{"HOOKSTREAM_SECRET_KEYS", kTestKeyring}});
+  const auto config = dispatcher::load_dispatcher_config(src);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->redis.host, "127.0.0.1");
+  EXPECT_EQ(config->redis.port, 6379);
+  EXPECT_EQ(config->kafka.brokers, "127.0.0.1:9092");
+  EXPECT_EQ(config->kafka.events_topic(), "hookstream.events");
+  EXPECT_FALSE(config->allow_http);
+  EXPECT_FALSE(config->allow_private_targets);
+  EXPECT_EQ(config->retry_schedule,
+            (std::vector<Millis>{5s, 30s, 2min, 10min, 30min, 1h, 3h, 6h, 12h}));
+  EXPECT_EQ(config->delivery_timeout, 30s);
+  EXPECT_EQ(config->delivery_log.pause_after_failures, 10);
+}
+
+TEST(Config, RetrySchedulesAndDeliveryTimeoutsOutOfRangeAreRefused) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"HOOKSTREAM_DELIVERY_TIMEOUT", "0s"},
+                                                        {"HOOKSTREAM_DELIVERY_TIMEOUT", "10m"},
+                                                        {"HOOKSTREAM_RETRY_SCHEDULE", "0ms,1s"}}) {
+    const auto src = ConfigSource::from_map({{name, value}});
+    ConfigReader r(src);
+    (void)read_retry_schedule(r);
+    (void)read_delivery_timeout(r);
+    const auto done = r.finish();
+    ASSERT_FALSE(done.ok()) << name << "=" << value;
+    EXPECT_NE(done.error().message.find(name), std::string::npos) << done.error().message;
+  }
 }
 
 }  // namespace
