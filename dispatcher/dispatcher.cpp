@@ -52,7 +52,8 @@ std::optional<std::string> not_attempted_reason(Eligibility why, const store::We
 struct Dispatcher::RecordContext {
   kafka::TopicPartition tp;
   std::int64_t offset = 0;
-  std::size_t remaining = 0;
+  std::size_t remaining = 0;  // deliveries (or, before the fan-out, steps) not finished yet
+  bool handed_back = false;   // one of them stopped unfinished: the record is never committed
 };
 
 struct Dispatcher::DeliveryTask {
@@ -103,7 +104,17 @@ void Dispatcher::spawn(asio::awaitable<void> work, const char* what) {
 }
 
 void Dispatcher::finish(const std::shared_ptr<RecordContext>& ctx) {
-  if (--ctx->remaining == 0) on_done_(ctx->tp, ctx->offset);
+  if (--ctx->remaining > 0) return;
+  if (ctx->handed_back)
+    on_abandon_(ctx->tp, ctx->offset);
+  else
+    on_done_(ctx->tp, ctx->offset);
+}
+
+void Dispatcher::hand_back(const std::shared_ptr<RecordContext>& ctx, std::size_t deliveries) {
+  ctx->handed_back = true;
+  ctx->remaining -= deliveries - 1;
+  finish(ctx);
 }
 
 void Dispatcher::handle(kafka::Record record) {
@@ -194,7 +205,10 @@ asio::awaitable<void> Dispatcher::process_event(std::shared_ptr<const kafka::Rec
     }
     if (round == 0)
       log::warn("cannot load subscriptions; retrying", {{"error", r.error().message}});
-    if (stopping_) co_return;  // handed back: the record stays uncommitted
+    if (stopping_) {
+      hand_back(ctx);
+      co_return;
+    }
     co_await backoff(round);
   }
   std::vector<const store::Webhook*> targets;
@@ -207,20 +221,24 @@ asio::awaitable<void> Dispatcher::process_event(std::shared_ptr<const kafka::Rec
   for (int round = 0;; ++round) {
     auto kept = co_await deps_.delivery_log.keep_event(*event);
     if (kept) break;
-    if (stopping_) co_return;
+    if (stopping_) {
+      hand_back(ctx);
+      co_return;
+    }
     co_await backoff(round);
   }
   auto payload = std::make_shared<const std::string>(webhook_payload(*event));
   ctx->remaining = targets.size();
   const auto now = deps_.clock.now();
-  for (const auto* w : targets) {
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto* w = targets[i];
     // Fan-out is bounded too (HOOKSTREAM_MAX_PENDING_DELIVERIES): a record waits here, unfinished,
     // and the consumer's pending-record bound pauses reading behind it.
     const bool granted = co_await pending_deliveries_.acquire();
-    if (!granted) co_return;  // stopping: handed back, the record stays uncommitted
-    if (stopping_) {
-      pending_deliveries_.release();
-      co_return;  // handed back: the record stays uncommitted
+    if (granted && stopping_) pending_deliveries_.release();
+    if (!granted || stopping_) {
+      hand_back(ctx, targets.size() - i);  // the deliveries not started
+      co_return;
     }
     spawn(deliver_counted(DeliveryTask{ctx, record, event, payload, w->id, 1, now}), "delivery");
   }
@@ -289,7 +307,10 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
       webhook = snapshot->find(task.webhook_id);
       break;
     }
-    if (stopping_) co_return;
+    if (stopping_) {
+      hand_back(task.ctx);
+      co_return;
+    }
     co_await backoff(round);
   }
   if (const auto now = eligibility(webhook, task.event->type); now != Eligibility::attempt) {
@@ -312,10 +333,16 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   if (deferred) {
     deps_.metrics.deferred();
     const auto tier = schedule_.delays().front();
-    if (co_await schedule_retry(task, task.attempt, tier, deps_.clock.now() + tier))
+    const bool scheduled =
+        co_await schedule_retry(task, task.attempt, tier, deps_.clock.now() + tier);
+    if (scheduled)
       finish(task.ctx);
+    else
+      hand_back(task.ctx);
     co_return;
   }
+  // Stopping does not cancel this: the drain lets the deliveries of records in hand finish
+  // (HOOKSTREAM_SHUTDOWN_GRACE), so that they are committed rather than delivered again.
   co_await global_slots_.acquire();
   // Waiting for the slots can take long: the webhook may have been paused (this process's own
   // failed attempts invalidate the cache at once), edited or deleted meanwhile. Look again, and
@@ -442,7 +469,10 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
       health = *r;
       break;
     }
-    if (stopping_) co_return;  // handed back: the next owner makes this attempt again
+    if (stopping_) {  // the next owner makes this attempt again
+      hand_back(task.ctx);
+      co_return;
+    }
     co_await backoff(round);
   }
   // Paused or disabled (just now, or elsewhere): later deliveries in this process must see it at
@@ -455,7 +485,11 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
               {{"webhook_id", webhook.id}, {"consecutive_fails", health->consecutive_fails}});
   }
   if (next && health->webhook_exists) {
-    if (!co_await schedule_retry(task, task.attempt + 1, *next, *due)) co_return;
+    const bool scheduled = co_await schedule_retry(task, task.attempt + 1, *next, *due);
+    if (!scheduled) {
+      hand_back(task.ctx);
+      co_return;
+    }
   }
   finish(task.ctx);
 }

@@ -81,6 +81,10 @@ class Dispatcher {
   asio::awaitable<void> sweep_stalled_endpoints();
   bool stalled(const EndpointGate& gate) const;
   void finish(const std::shared_ptr<RecordContext>& ctx);
+  // Stopping: `deliveries` of this record (or its one step before the fan-out) will not be
+  // finished here. Once the others finish, the record is given up: never committed past, and the
+  // consumer's drain stops waiting for it; the partition's next owner delivers it.
+  void hand_back(const std::shared_ptr<RecordContext>& ctx, std::size_t deliveries = 1);
   void spawn(asio::awaitable<void> work, const char* what);
 
   asio::any_io_executor executor_;

@@ -379,6 +379,43 @@ TEST(DispatchMetrics, ConsumerLagCountsUnfinishedRecordsUntilTheyAreDelivered) {
   EXPECT_TRUE(eventually([&] { return lag() == 0; }, 10s)) << lag();
 }
 
+TEST(DispatchStop, SigtermWhileRedisIsDownHandsTheRecordsBackWithoutWaitingOutTheGrace) {
+  // Redis with AOF: it comes back with the webhook after the restart.
+  Pipeline p(PipelineOptions{.dispatchers = 0, .redis = {.appendonly = true}});
+  const auto metrics_port = free_port();
+  p.start_dispatcher(
+      {{"HOOKSTREAM_DISPATCHER_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)}});
+  auto& rx = p.receiver();
+  p.create_webhook("/after-redis", {"contact.created"});
+  p.publish("contact.created", {{"n", 0}});
+  ASSERT_TRUE(rx.wait_for_count("/after-redis", 1, 20s)) << p.logs();
+
+  // Redis goes away; five events reach the dispatcher, which cannot log or deliver them.
+  p.redis().stop();
+  std::string input;
+  for (int i = 1; i <= 5; ++i)
+    input +=
+        R"({"tenant":"acme","type":"contact.created","data":{"n":)" + std::to_string(i) + "}}\n";
+  ProcessOptions env;
+  env.env = p.env();
+  const auto produced = run_command({binary_path("hookstream-produce").string()}, input, 30s, env);
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  ASSERT_TRUE(eventually(
+      [&] { return scrape_metric(metrics_port, "hookstream_consumer_pending_records") == 5.0; },
+      20s))
+      << p.logs();
+
+  // SIGTERM: they are handed back at once, not waited for until HOOKSTREAM_SHUTDOWN_GRACE (20 s).
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(p.dispatcher(0).terminate(30s), 0) << p.logs();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+
+  // Uncommitted: the next dispatcher delivers all five.
+  p.redis().restart();
+  p.start_dispatcher();
+  EXPECT_TRUE(rx.wait_for_count("/after-redis", 6, 30s)) << rx.count("/after-redis") << p.logs();
+}
+
 TEST(DispatchSafety, PrivateTargetsAreRefusedUnlessAllowed) {
   Pipeline p(PipelineOptions{.dispatchers = 0});
   const auto metrics_port = free_port();
