@@ -217,7 +217,7 @@ int api_main(int argc, char** argv) {
     std::cerr << "hookstream-api: " << source.error().message << '\n';
     return 2;
   }
-  auto config = load_api_config(*source);
+  auto config = load_api_config(*source, keys->parsed() ? NeedsKeyring::no : NeedsKeyring::yes);
   if (!config) {
     std::cerr << "hookstream-api: " << config.error().message << '\n';
     return 2;

@@ -2,14 +2,14 @@
 
 namespace hookstream::api {
 
-Result<ApiConfig> load_api_config(const ConfigSource& source) {
+Result<ApiConfig> load_api_config(const ConfigSource& source, NeedsKeyring keyring) {
   ConfigReader r(source);
   ApiConfig cfg;
   cfg.redis = read_redis(r);
   cfg.kafka = read_kafka(r);
   cfg.events = read_events(r);
   cfg.log = read_log(r);
-  cfg.secret_keys = read_secret_keys(r);
+  if (keyring == NeedsKeyring::yes) cfg.secret_keys = read_secret_keys(r);
   const auto listen = r.string("HOOKSTREAM_API_LISTEN", "127.0.0.1:8080");
   if (auto ep = parse_listen_address(listen))
     cfg.listen = *ep;

@@ -27,6 +27,11 @@ struct ApiConfig {
   std::optional<std::string> extra_ca_file;  // test pings verify against it too
 };
 
-Result<ApiConfig> load_api_config(const ConfigSource& source);
+// The admin CLI's `keys` commands never touch webhook secrets: they run without a keyring.
+enum class NeedsKeyring { yes, no };
+
+// With NeedsKeyring::no, secret_keys stays empty and HOOKSTREAM_SECRET_KEYS is not read.
+Result<ApiConfig> load_api_config(const ConfigSource& source,
+                                  NeedsKeyring keyring = NeedsKeyring::yes);
 
 }  // namespace hookstream::api

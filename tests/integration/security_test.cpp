@@ -548,5 +548,26 @@ TEST(SecretKeysAtStart, MissingOrMalformedKeyringStopsEachBinaryWithANamedError)
   }
 }
 
+// SPEC §6's admin CLI needs Redis only: its key commands never touch webhook secrets, so they run
+// without HOOKSTREAM_SECRET_KEYS (and `secrets reseal`, which does, still refuses).
+TEST(SecretKeysAtStart, KeyCommandsOfTheAdminCliNeedNoKeyring) {
+  RedisServer redis;
+  ProcessOptions options;
+  options.env = {{"HOOKSTREAM_REDIS_URL", redis.url()}};
+  options.unset_env = {"HOOKSTREAM_SECRET_KEYS"};
+  const auto api = binary_path("hookstream-api").string();
+  const auto created = run_command(
+      {api, "keys", "create", "--tenant", "acme", "--scopes", "webhooks:read"}, {}, 20s, options);
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_TRUE(created.out.starts_with("hsk_live_")) << created.out;
+  const auto listed = run_command({api, "keys", "list", "--tenant", "acme"}, {}, 20s, options);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("key_"), std::string::npos) << listed.out;
+  const auto reseal = run_command({api, "secrets", "reseal"}, {}, 20s, options);
+  EXPECT_EQ(reseal.exit_code, 2) << reseal.out;
+  EXPECT_NE(reseal.err.find("HOOKSTREAM_SECRET_KEYS: is required"), std::string::npos)
+      << reseal.err;
+}
+
 }  // namespace
 }  // namespace hookstream::testing
