@@ -132,6 +132,22 @@ TEST_F(Quickstart, BannerCommandsDeliverAVerifiedEventAndRestartKeepsState) {
 
   const auto commands = banner_commands(stack->output());
   ASSERT_EQ(commands.size(), 3u) << stack->output();
+  // The banner names each dispatcher's /metrics (a free port each), which serves the SPEC's
+  // metrics.
+  std::vector<std::string> metrics_urls;
+  {
+    std::istringstream banner(stack->output());
+    for (std::string word; banner >> word;)
+      if (word.starts_with("http://127.0.0.1:") && word.ends_with("/metrics") &&
+          word.find(":" + std::to_string(api_port_) + "/") == std::string::npos)
+        metrics_urls.push_back(word);
+  }
+  ASSERT_EQ(metrics_urls.size(), 2u) << stack->output();
+  for (const auto& url : metrics_urls) {
+    const auto page = run_command({"curl", "-sf", url}, {}, 10s);
+    EXPECT_EQ(page.exit_code, 0) << url;
+    EXPECT_NE(page.out.find("hookstream_consumer_lag{"), std::string::npos) << url;
+  }
   // Steps 1 and 2 in one shell, as a user pastes them; the shell reports the webhook id.
   const auto created = run_command(
       {"bash", "-c", commands[0] + "\n" + commands[1] + "\necho \"id=$WEBHOOK_ID\""}, {}, 30s);
