@@ -6,7 +6,6 @@
 
 #include "common/http/delivery_client.hpp"
 #include "common/http/server.hpp"
-#include "common/kafka/topics.hpp"
 #include "common/log.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/delivery_log.hpp"
@@ -16,6 +15,7 @@
 #include "dispatcher/metrics.hpp"
 #include "dispatcher/offset_tracker.hpp"
 #include "dispatcher/subscription_cache.hpp"
+#include "dispatcher/topics_command.hpp"
 
 namespace hookstream::dispatcher {
 
@@ -42,7 +42,8 @@ int run(const DispatcherConfig& config) {
   redis::Client redis(io.get_executor(), config.redis);
   store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog delivery_log(redis, config.delivery_log);
-  SubscriptionCache subscriptions(io.get_executor(), redis, webhooks, config.subscription_refresh);
+  SubscriptionCache subscriptions(io.get_executor(), redis, webhooks, config.subscription_refresh,
+                                  clock);
   Metrics metrics;
   OffsetTracker offsets;
   ConsumerLoop loop(config, io, offsets, metrics);
@@ -131,13 +132,6 @@ int run(const DispatcherConfig& config) {
   return 0;
 }
 
-int print_topics(const DispatcherConfig& config, const TopicsFlags& flags) {
-  for (const auto& topic : kafka::deployment_topics(config.kafka, config.retry_schedule,
-                                                    flags.events_partitions, flags.partitions))
-    std::cout << topic.name << ' ' << topic.partitions << '\n';
-  return std::cout.flush() ? 0 : 1;
-}
-
 int dispatcher_main(int argc, char** argv) {
   CLI::App app{"hookstream-dispatcher: delivers events from Kafka to subscribed webhooks",
                "hookstream-dispatcher"};
@@ -146,20 +140,7 @@ int dispatcher_main(int argc, char** argv) {
   // --config may also follow the subcommand.
   app.fallthrough();
   TopicsFlags topics_flags;
-  auto* topics = app.add_subcommand(
-      "topics",
-      "print the topics a deployment must create for this configuration, one 'NAME PARTITIONS' "
-      "line each (the same names hookstream-kafka-dev creates), and exit");
-  topics
-      ->add_option("--events-partitions", topics_flags.events_partitions,
-                   "partitions of <prefix>.events")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
-  topics
-      ->add_option("--partitions", topics_flags.partitions,
-                   "partitions of <prefix>.dead and of every retry topic")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
+  auto* topics = add_topics_command(app, topics_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -170,12 +151,12 @@ int dispatcher_main(int argc, char** argv) {
     std::cerr << "hookstream-dispatcher: " << source.error().message << '\n';
     return 2;
   }
+  if (topics->parsed()) return run_topics_command(*source, topics_flags);
   auto config = load_dispatcher_config(*source);
   if (!config) {
     std::cerr << "hookstream-dispatcher: " << config.error().message << '\n';
     return 2;
   }
-  if (topics->parsed()) return print_topics(*config, topics_flags);
   log::init("dispatcher", config->log.level);
   return run(*config);
 }

@@ -194,6 +194,8 @@ asio::awaitable<void> Dispatcher::process_event(std::shared_ptr<const kafka::Rec
     co_return;
   }
   auto event = std::make_shared<const Event>(std::move(*decoded));
+  // A webhook created before this event was published must get it.
+  co_await deps_.subscriptions.await_changes_before(record->timestamp_ms);
 
   // Redis being down is transient: keep the record (uncommitted) and retry until it answers.
   TenantWebhooksPtr webhooks;
@@ -293,6 +295,8 @@ asio::awaitable<void> Dispatcher::process_retry(std::shared_ptr<const kafka::Rec
   // A named task, not a braced temporary: GCC 12 destroys aggregate temporaries in a co_await
   // expression twice.
   DeliveryTask task{ctx, record, event, payload, info->webhook_id, info->attempt, info->created_at};
+  // A redelivery asked for right after resuming its webhook must see it resumed.
+  co_await deps_.subscriptions.await_changes_before(record->timestamp_ms);
   co_await deliver(std::move(task));
 }
 

@@ -24,30 +24,76 @@ void SubscriptionCache::start() {
   asio::co_spawn(executor_, poll_version(), log::on_exception("subscription refresh"));
 }
 
+namespace {
+// Checks asked for by fresh records come at most this often: under load, one GET serves every
+// record that arrived meanwhile, for a few milliseconds of latency.
+constexpr Millis kMinCheckSpacing{5};
+}  // namespace
+
 void SubscriptionCache::stop() {
   stopped_ = true;
   timer_.cancel();
+  release_waiters(std::numeric_limits<std::uint64_t>::max());
 }
 
 asio::awaitable<void> SubscriptionCache::poll_version() {
+  boost::system::error_code ec;
   while (!stopped_) {
-    auto v = co_await redis_.command(store::cmd("GET", std::string(store::kWebhooksVersionKey)));
-    if (v) {
-      std::string now(v->as_string());
-      if (now != version_) {
-        // A change we cannot attribute to a tenant: drop everything, reload on demand.
-        version_ = std::move(now);
-        cache_.clear();
-        ++generation_;
-      }
-    } else {
-      // Redis unreachable: what we have may be stale, and we cannot know; keep serving it.
-      log::debug("subscription version poll failed", {{"error", v.error().message}});
+    co_await check_version();
+    const auto checked = asio::steady_timer::clock_type::now();
+    if (change_waiters_.empty()) {
+      // The usual period, cut short by the first record that needs a newer check (or by stop).
+      timer_.expires_after(refresh_interval_);
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped_) break;
     }
-    timer_.expires_after(refresh_interval_);
-    boost::system::error_code ec;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!change_waiters_.empty()) {
+      timer_.expires_at(checked + kMinCheckSpacing);
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
+}
+
+asio::awaitable<void> SubscriptionCache::check_version() {
+  checking_ = true;
+  const auto number = ++checks_started_;
+  const auto started_ms = to_unix_millis(clock_.now());
+  auto v = co_await redis_.command(store::cmd("GET", std::string(store::kWebhooksVersionKey)));
+  if (v) {
+    std::string now(v->as_string());
+    if (now != version_) {
+      // A change we cannot attribute to a tenant: drop everything, reload on demand.
+      version_ = std::move(now);
+      cache_.clear();
+      ++generation_;
+    }
+  } else {
+    // Redis unreachable: what we have may be stale, and we cannot know; keep serving it.
+    log::debug("subscription version poll failed", {{"error", v.error().message}});
+  }
+  checking_ = false;
+  last_check_started_ms_ = std::max(last_check_started_ms_, started_ms);
+  release_waiters(number);
+}
+
+void SubscriptionCache::release_waiters(std::uint64_t completed_check) {
+  std::erase_if(change_waiters_, [&](const ChangeWaiter& w) {
+    if (w.after_check >= completed_check) return false;
+    w.timer->cancel();
+    return true;
+  });
+}
+
+asio::awaitable<void> SubscriptionCache::await_changes_before(std::int64_t written_ms) {
+  if (stopped_ || written_ms <= last_check_started_ms_) co_return;
+  auto timer =
+      std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+  change_waiters_.push_back({checks_started_, timer});
+  // The first waiter wakes a poller that sleeps the refresh period; later ones find it checking or
+  // keeping kMinCheckSpacing, and ride along.
+  if (!checking_ && change_waiters_.size() == 1) timer_.cancel();
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 void SubscriptionCache::invalidate(std::string_view tenant) {

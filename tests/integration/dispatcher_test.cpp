@@ -237,6 +237,18 @@ TEST_F(Dispatch, TestPingIsSignedAndMarked) {
   EXPECT_EQ(p_->api("POST", "/v1/webhooks/" + w["id"].get<std::string>() + "/test").status, 400);
 }
 
+// Apache Kafka hands a record over within milliseconds, well inside the subscription cache's
+// refresh period: the dispatcher must still apply a change answered before the event was published.
+TEST_F(Dispatch, AWebhookCreatedJustBeforeAnEventGetsIt) {
+  auto& rx = p_->receiver();
+  for (int i = 0; i < 10; ++i) {
+    const std::string path = "/fresh" + std::to_string(i);
+    p_->create_webhook(path, {"intake-bot.status-changed"});
+    p_->publish("intake-bot.status-changed", {{"i", i}});
+    ASSERT_TRUE(rx.wait_for_count(path, 1, 10s)) << path << " missed the event\n" << p_->logs();
+  }
+}
+
 TEST_F(Dispatch, AHangingEndpointDoesNotDelayAHealthyOne) {
   auto& rx = p_->receiver();
   p_->create_webhook("/hang", {"submission.updated"}, {}, PathBehaviour{.hang = true});

@@ -1,5 +1,7 @@
-// The Kafka layer against the embedded cluster: hookstream-kafka-dev with kcat (an independent
-// client) and with hookstream's own Producer and Consumer.
+// The Kafka layer: hookstream's own Producer and Consumer against Apache Kafka, and the mock
+// cluster (hookstream-kafka-dev) with kcat (an independent client). Tests that stop the cluster or
+// need it to drop data run on the mock: the shared Apache Kafka broker is never taken away from
+// other tests.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -96,7 +98,7 @@ class OwnedPartitions : public kafka::RebalanceListener {
 };
 
 TEST(KafkaDev, KcatRoundTripKeepsKeyHeadersAndValue) {
-  KafkaCluster cluster;
+  KafkaCluster cluster(KafkaClusterOptions::mock());
   const auto topic = cluster.config().events_topic();
   const std::string value = R"({"submission":{"id":42},"note":"héllo"})";
   auto produced = run_command({"kcat", "-b", cluster.bootstrap(), "-P", "-t", topic, "-k", "evt_1",
@@ -116,6 +118,7 @@ TEST(KafkaDev, KcatRoundTripKeepsKeyHeadersAndValue) {
 
 TEST(KafkaDev, CreatesTopicsWithRequestedPartitionCounts) {
   KafkaClusterOptions options;
+  options.kind = testing::KafkaKind::mock;
   options.events_partitions = 12;
   options.partitions = 3;
   options.retry_schedule = "5s,30s,30s,2m";
@@ -323,7 +326,7 @@ TEST(KafkaClient, DeliveryFailsWithinTimeoutWhenNoBrokerListens) {
 }
 
 TEST(KafkaClient, DeliveryFailsWithinTimeoutAfterClusterStops) {
-  KafkaCluster cluster;
+  KafkaCluster cluster(KafkaClusterOptions::mock());
   const auto config = cluster.config();
   auto producer = make_producer(config, Millis{2000});
   ASSERT_TRUE(producer);
@@ -376,7 +379,8 @@ TEST(KafkaClient, AsyncProduceCompletesOnTheCoroutinesExecutor) {
 }
 
 TEST(KafkaClient, ConsumerReportsCommittedOffsetThatTheClusterDropped) {
-  KafkaCluster cluster;
+  // The mock's size limit drops the committed offset's record.
+  KafkaCluster cluster(KafkaClusterOptions::mock());
   const auto config = cluster.config();
   const auto topic = config.dead_topic();
   const auto group = config.topic_prefix + ".lossy";

@@ -1,8 +1,10 @@
-// hookstream-produce against the embedded Kafka cluster, read back with kcat (a second client).
+// hookstream-produce against Apache Kafka, read back with kcat (a second client).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "common/cloudevents.hpp"
+#include "common/kafka/admin.hpp"
+#include "common/kafka/topics.hpp"
 #include "tests/fixtures/kafka_cluster.hpp"
 #include "tests/fixtures/process.hpp"
 
@@ -19,12 +21,26 @@ class ProduceCli : public ::testing::Test {
     cluster_ = nullptr;
   }
 
-  // Each test gets its own topic prefix on the shared cluster (topics auto-create on first use).
+  // Each test gets its own topic prefix on the shared cluster, and its topics (Kafka creates none
+  // by itself).
   void SetUp() override {
     prefix_ = cluster_->topic_prefix() + "-" +
               ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::transform(prefix_.begin(), prefix_.end(), prefix_.begin(),
                    [](char c) { return static_cast<char>(std::tolower(c)); });
+    auto config = cluster_->config();
+    config.topic_prefix = prefix_;
+    topics_ = kafka::deployment_topics(config, {}, 4, 1);
+    topics_.push_back({prefix_ + ".structured", 1});  // written by kcat below
+    topics_.push_back({prefix_ + ".raw", 1});
+    auto created = kafka::create_topics(config, topics_, {}, Millis{30'000});
+    ASSERT_TRUE(created) << created.error().message;
+  }
+  void TearDown() override {
+    auto config = cluster_->config();
+    std::vector<std::string> names;
+    for (const auto& t : topics_) names.push_back(t.name);
+    (void)kafka::delete_topics(config, names, Millis{10'000});
   }
   std::string events_topic() const { return prefix_ + ".events"; }
 
@@ -74,6 +90,7 @@ class ProduceCli : public ::testing::Test {
 
   static KafkaCluster* cluster_;
   std::string prefix_;
+  std::vector<kafka::TopicSpec> topics_;
 };
 
 KafkaCluster* ProduceCli::cluster_ = nullptr;
@@ -244,7 +261,7 @@ TEST_F(ProduceCli, UnreachableBrokerFailsWithinTheBound) {
 }
 
 TEST(ProduceCliStoppedBroker, FailsWithinTheBoundWhenTheClusterIsStopped) {
-  KafkaCluster cluster;
+  KafkaCluster cluster(KafkaClusterOptions::mock());  // stopped here: never the shared broker
   const std::string boot = cluster.bootstrap();
   cluster.stop();
   const auto start = std::chrono::steady_clock::now();
