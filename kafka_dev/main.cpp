@@ -1,4 +1,5 @@
-// hookstream-kafka-dev: an embedded Kafka-protocol cluster on loopback with hookstream's topics.
+// hookstream-kafka-dev: librdkafka's mock cluster on loopback with hookstream's topics, for fault
+// tests that inject broker request errors (everything else runs on Apache Kafka: scripts/kafka).
 #include <CLI/CLI.hpp>
 
 #include <charconv>

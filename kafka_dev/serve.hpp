@@ -1,5 +1,6 @@
 #pragma once
-// hookstream-kafka-dev: the embedded cluster as a process, for ./scripts/run and the tests.
+// hookstream-kafka-dev: librdkafka's mock cluster as a process, for the fault tests that inject
+// broker request errors or need it to drop data (Apache Kafka, scripts/kafka, runs everything else).
 #include <cstdint>
 #include <filesystem>
 #include <optional>

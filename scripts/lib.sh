@@ -51,8 +51,8 @@ kafka_version() {
 # Where fetched things live: outside the build tree, shared by every checkout of this user.
 cache_dir() { echo "${HOOKSTREAM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hookstream}"; }
 
-# Prints the folder of the Apache Kafka server's jars (kafka_2.13 and its runtime dependencies),
-# fetching them with Maven into the cache the first time (about 60 MB). Needs java and mvn
+# Prints the folder of the Apache Kafka server jars (kafka_2.13 and its runtime dependencies),
+# fetching them with Maven into the cache the first time (about 43 MB, half a minute). Needs java and mvn
 # (scripts/deps.txt).
 kafka_libs() {
   local version dir
