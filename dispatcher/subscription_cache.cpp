@@ -77,23 +77,24 @@ asio::awaitable<void> SubscriptionCache::check_version() {
 }
 
 void SubscriptionCache::release_waiters(std::uint64_t completed_check) {
-  std::erase_if(change_waiters_, [&](const ChangeWaiter& w) {
-    if (w.after_check >= completed_check) return false;
-    w.timer->cancel();
-    return true;
-  });
+  while (!change_waiters_.empty() && change_waiters_.begin()->first < completed_check) {
+    change_waiters_.begin()->second->cancel();
+    change_waiters_.erase(change_waiters_.begin());
+  }
 }
 
 asio::awaitable<void> SubscriptionCache::await_changes_before(std::int64_t written_ms) {
   if (stopped_ || written_ms <= last_check_started_ms_) co_return;
-  auto timer =
-      std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
-  change_waiters_.push_back({checks_started_, timer});
-  // The first waiter wakes a poller that sleeps the refresh period; later ones find it checking or
-  // keeping kMinCheckSpacing, and ride along.
-  if (!checking_ && change_waiters_.size() == 1) timer_.cancel();
+  auto& timer = change_waiters_[checks_started_];
+  if (!timer) {
+    timer = std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+    // The first to wait wakes a poller that sleeps the refresh period; later ones find it
+    // checking or keeping kMinCheckSpacing, and ride along.
+    if (!checking_ && change_waiters_.size() == 1) timer_.cancel();
+  }
+  const auto shared = timer;  // the map entry goes when the check releases it
   boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await shared->async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 void SubscriptionCache::invalidate(std::string_view tenant) {

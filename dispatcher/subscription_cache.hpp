@@ -58,10 +58,6 @@ class SubscriptionCache {
     std::vector<std::shared_ptr<asio::steady_timer>> waiters;
     std::optional<Result<TenantWebhooksPtr, store::StoreError>> result;
   };
-  struct ChangeWaiter {
-    std::uint64_t after_check;  // released by a check numbered higher than this
-    std::shared_ptr<asio::steady_timer> timer;
-  };
   asio::awaitable<void> poll_version();
   asio::awaitable<void> check_version();
   void release_waiters(std::uint64_t completed_check);
@@ -75,7 +71,9 @@ class SubscriptionCache {
   bool checking_ = false;
   std::uint64_t checks_started_ = 0;
   std::int64_t last_check_started_ms_ = std::numeric_limits<std::int64_t>::min();
-  std::vector<ChangeWaiter> change_waiters_;
+  // Records waiting for a newer check, one shared timer per check they wait past: the key is the
+  // number of the last check started when they came; a check numbered higher releases them.
+  std::map<std::uint64_t, std::shared_ptr<asio::steady_timer>> change_waiters_;
   bool stopped_ = false;
   std::string version_;
   std::uint64_t generation_ = 0;
