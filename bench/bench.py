@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""hookstream benchmark: real binaries, real Redis, the embedded Kafka cluster, hookstream-sink.
+"""hookstream benchmark: real binaries, real Redis, Apache Kafka, hookstream-sink.
 
-Each scenario starts a fresh stack (Redis, hookstream-kafka-dev, hookstream-api for set-up,
-dispatcher(s), sink(s)), runs, and is repeated; figures are medians with min/max. The ceiling is
-`wrk` POSTing bodies of the same size to the same receiver in the same run. Delivery log and
-signing stay on, as in production. Run through ./bench/run (which builds first).
+The bench starts one Apache Kafka broker of its own (scripts/kafka) for the whole run and warms
+its JVM up; each scenario run starts a fresh stack on it (Redis, its own topics and consumer group
+under a topic prefix of its own, hookstream-api for set-up, dispatcher(s), sink(s)), runs, and is
+repeated; figures are medians with min/max. The ceilings are `wrk` POSTing bodies of the same size
+to the same receiver, and kcat reading the same events from the same broker, in the same run.
+Delivery log and signing stay on, as in production. Run through ./bench/run (which builds first).
+--smoke (ctest) uses the broker ctest shares when HOOKSTREAM_TEST_KAFKA_BOOTSTRAP_FILE names one.
 """
 import argparse
 import json
@@ -17,19 +20,24 @@ import sys
 import tempfile
 import time
 
-from stack import (EVENT_TYPE, Stack, cpu_seconds, event_line, http_json, log, ok_deliveries, peak_rss_mib,
-                   sink_stats, wait_delivered)
+from stack import (EVENT_TYPE, Kafka, Stack, cpu_seconds, event_line, http_json, log, ok_deliveries,
+                   peak_rss_mib, process_alive, wait_delivered)
 
 
 class Measure:
     """Dispatcher CPU seconds and peak RSS over a scenario, and the CPU the rest of the stack
-    (Redis, the embedded Kafka cluster, the receivers) spent meanwhile."""
+    (Redis, Kafka's JVM, the receivers, the API) spent meanwhile."""
 
     def __init__(self, dispatchers, stack=None):
         self.ds = dispatchers
-        self.others = [p for p in (stack.procs if stack else []) if p not in dispatchers and p.poll() is None]
+        self.others = []  # (role, pid): the rest of the stack
+        if stack:
+            kafka = stack.kafka_pids()
+            self.others = [("kafka", pid) for pid in kafka] + [
+                (p.name.rstrip("0123456789-"), p.pid) for p in stack.procs
+                if p not in dispatchers and p.pid not in kafka and p.poll() is None]
         self.cpu0 = sum(cpu_seconds(d.pid) for d in dispatchers)
-        self.other0 = {p.pid: cpu_seconds(p.pid) for p in self.others}
+        self.other0 = {pid: cpu_seconds(pid) for _, pid in self.others}
         self.stack = stack
         self.redis0 = redis_calls(stack) if stack else 0
 
@@ -38,10 +46,9 @@ class Measure:
         r = {"cpu_s_per_1k": round(cpu / max(deliveries, 1) * 1000, 4),
              "peak_rss_mib": round(max(peak_rss_mib(d.pid) for d in self.ds), 1)}
         by_role = {}
-        for p in self.others:
-            if p.poll() is None:
-                role = p.name.rstrip("0123456789-")
-                by_role[role] = by_role.get(role, 0.0) + cpu_seconds(p.pid) - self.other0[p.pid]
+        for role, pid in self.others:
+            if process_alive(pid):
+                by_role[role] = by_role.get(role, 0.0) + cpu_seconds(pid) - self.other0[pid]
         for role, c in sorted(by_role.items()):
             r[f"{role}_cpu_s_per_1k"] = round(c / max(deliveries, 1) * 1000, 4)
         if self.stack:
@@ -82,12 +89,12 @@ def scenario_throughput(args, stack):
 
 
 def kafka_read_rate(stack, n):
-    """kcat reading the published events from the same embedded cluster: the reading ceiling."""
+    """kcat reading the published events from the same broker: the reading ceiling."""
     if not shutil.which("kcat"):
         return None
     t0 = time.monotonic()
     out = subprocess.run(["kcat", "-C", "-q", "-e", "-o", "beginning", "-b", stack.env["HOOKSTREAM_KAFKA_BROKERS"],
-                          "-t", stack.env.get("HOOKSTREAM_TOPIC_PREFIX", "hookstream") + ".events", "-f", "%o\\n"],
+                          "-t", stack.events_topic, "-f", "%o\\n"],
                          capture_output=True, text=True, timeout=600)
     got = out.stdout.count("\n")
     if out.returncode != 0 or got < n:
@@ -121,9 +128,9 @@ class Publisher:
 
     def warm_up(self, sinks, per_event, events=2000):
         """Events first, so connection set-up and the first fetch of every partition are not
-        measured: 2,000 random keys reach all 128 events partitions but with odds of ~2e-5 (the
-        consumer resolves each partition's start offset when it first has data; with 20 warm-up
-        events, the first second of the stream waited up to 1 s for that)."""
+        measured: 2,000 random keys reach every events partition (the consumer resolves each
+        partition's start offset when it first has data; with 20 warm-up events, the first second
+        of the stream waited up to 1 s for that)."""
         self.p.stdin.write(self.line * events)
         self.p.stdin.flush()
         wait_delivered(sinks, events * per_event, 120, "warm-up")
@@ -209,6 +216,40 @@ SCENARIOS = {
 }
 
 
+def start_kafka(args, workdir):
+    """The bench's Apache Kafka, one broker for the whole run, or None for ctest's (smoke only).
+
+    One broker, warmed up, not one per scenario run: a JVM interprets at first and compiles its hot
+    paths (and grows its heap) over the first minute or two of load, and a fresh broker per run
+    measures that too (the latency scenario on a fresh broker: Kafka 0.35 CPU-s per 1,000
+    deliveries, p99 317 ms; after this warm-up 0.19). The warm-up mirrors the scenarios' traffic
+    under a topic prefix of its own: a bulk publish, then a paced stream, while a consumer group
+    (kcat -G) reads and commits."""
+    if args.smoke and os.environ.get("HOOKSTREAM_TEST_KAFKA_BOOTSTRAP_FILE"):
+        return None
+    kafka = Kafka(os.path.join(workdir, "kafka"))
+    log(f"starting Apache Kafka (log in {kafka.logfile})")
+    kafka.start()
+    t0 = time.monotonic()
+    warm = Stack(args.bin, workdir, kafka=kafka, env={"HOOKSTREAM_TOPIC_PREFIX": "bench-warm-up"})
+    bulk, rate, seconds = args.warm_up
+    try:
+        warm.start_kafka()
+        reader = subprocess.Popen(["kcat", "-q", "-b", kafka.bootstrap, "-G", "bench-warm-up", "-o", "beginning",
+                                   "-c", str(bulk + int(rate * seconds)), warm.events_topic],
+                                  stdout=subprocess.DEVNULL)
+        warm.publish(bulk, 1024)
+        Publisher(warm).paced(rate, seconds)
+        reader.wait(120)
+    except BaseException:
+        kafka.stop()
+        raise
+    finally:
+        warm.cleanup(args.keep)
+    log(f"Kafka at {kafka.bootstrap} warmed up in {time.monotonic() - t0:.0f} s")
+    return kafka
+
+
 def wrk_ceiling(args, bin_dir, workdir, body_bytes):
     """wrk POSTing a body of the events' size to hookstream-sink: the receiver's ceiling."""
     if not shutil.which("wrk"):
@@ -254,11 +295,11 @@ def main():
     args = ap.parse_args()
     args.events, args.endpoints, args.fanout_events = 200_000, 1000, 200
     args.rate, args.seconds, args.failure_events = 2000, 30, 20_000
-    args.timeout, args.wrk_seconds = 600, 10
+    args.timeout, args.wrk_seconds, args.warm_up = 600, 10, (100_000, 2000, 30)
     if args.smoke:
         args.events, args.endpoints, args.fanout_events = 2000, 20, 20
         args.rate, args.seconds, args.failure_events = 200, 3, 500
-        args.timeout, args.wrk_seconds, args.repeat = 120, 2, 1
+        args.timeout, args.wrk_seconds, args.repeat, args.warm_up = 120, 2, 1, (2000, 200, 2)
     if args.throughput_events:
         args.events = args.throughput_events
     extra_env = dict(kv.split("=", 1) for kv in args.env)
@@ -270,32 +311,38 @@ def main():
                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": args.smoke, "scenarios": {}}
     ceilings = []
     failed = False
-    for name in args.scenarios.split(","):
-        fn, env = SCENARIOS[name]
-        runs = []
-        for i in range(args.repeat):
-            log(f"{name} run {i + 1}/{args.repeat}")
-            stack = Stack(args.bin, workdir, env={**env, **extra_env})
-            try:
-                stack.start()
-                r, _ = fn(args, stack)
-                runs.append(r)
-                log(f"{name}: {r}")
-            except Exception as e:  # report and go on with the other scenarios
-                failed = True
-                log(f"{name} FAILED: {e} (logs in {stack.dir})")
-                args.keep = True
-            finally:
-                stack.stop()
-                stack.cleanup(args.keep)
-        if name in ("throughput", "fanout") and runs:
-            c = wrk_ceiling(args, args.bin, workdir, 1024)
-            if c:
-                ceilings.append(c)
-        results["scenarios"][name] = {
-            "runs": runs,
-            "summary": {k: summarize([r[k] for r in runs]) for k in (runs[0] if runs else {})},
-        }
+    kafka = start_kafka(args, workdir)
+    try:
+        for name in args.scenarios.split(","):
+            fn, env = SCENARIOS[name]
+            runs = []
+            for i in range(args.repeat):
+                log(f"{name} run {i + 1}/{args.repeat}")
+                stack = Stack(args.bin, workdir, env={**env, **extra_env}, kafka=kafka,
+                              share_kafka=args.smoke)
+                try:
+                    stack.start()
+                    r, _ = fn(args, stack)
+                    runs.append(r)
+                    log(f"{name}: {r}")
+                except Exception as e:  # report and go on with the other scenarios
+                    failed = True
+                    log(f"{name} FAILED: {e} (logs in {stack.dir})")
+                    args.keep = True
+                finally:
+                    stack.stop()
+                    stack.cleanup(args.keep)
+            if name in ("throughput", "fanout") and runs:
+                c = wrk_ceiling(args, args.bin, workdir, 1024)
+                if c:
+                    ceilings.append(c)
+            results["scenarios"][name] = {
+                "runs": runs,
+                "summary": {k: summarize([r[k] for r in runs]) for k in (runs[0] if runs else {})},
+            }
+    finally:
+        if kafka:
+            kafka.stop()
     if ceilings:
         results["wrk_ceiling_per_s"] = summarize(ceilings)
         for name in ("throughput", "fanout"):

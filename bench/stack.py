@@ -1,7 +1,18 @@
-"""The processes of a hookstream stack for tests and benchmarks: real binaries, real Redis, the
-embedded Kafka cluster (hookstream-kafka-dev), hookstream-sink as the receiver.
+"""The processes of a hookstream stack for tests and benchmarks: real binaries, real Redis, Apache
+Kafka, hookstream-sink as the receiver.
 
-Shared by bench/bench.py and tests/chaos/chaos.py, so both start the stack the same way.
+Shared by bench/bench.py and tests/chaos/chaos.py, so both start the stack the same way. A stack's
+Kafka is one of:
+  - its own Apache Kafka (the default): scripts/kafka started in the stack's directory (one broker,
+    or brokers=3 for a 3-node cluster with replication factor 3 and min.insync.replicas=2), stopped
+    with the stack; the topics are created with `hookstream-dispatcher topics --create`;
+  - a shared Apache Kafka (kafka=Kafka(...) that the caller started, as the bench does; or
+    share_kafka=True, when HOOKSTREAM_TEST_KAFKA_BOOTSTRAP_FILE names the broker ctest started for
+    the whole run): the stack gets a topic prefix (so a consumer group) of its own, creates its
+    topics there, and leaves them when it stops;
+  - librdkafka's mock cluster, hookstream-kafka-dev (mock_kafka=True, or kafka_control=True for
+    fault commands on its stdin): only where Apache Kafka cannot do the job, injecting request
+    errors into a broker or dropping a partition's oldest data (it keeps 5 MiB per partition).
 """
 import base64
 import http.client
@@ -14,9 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 EVENT_TYPE = "submission.completed"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS_KAFKA = os.path.join(ROOT, "scripts", "kafka")
 
 
 def log(msg):
@@ -48,6 +62,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def process_alive(pid):
+    """True while `pid` runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def peak_rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -70,15 +93,82 @@ def http_json(port, method, path, body=None, headers=None, timeout=10):
         conn.close()
 
 
+class Kafka:
+    """Apache Kafka started with scripts/kafka in `data`: one broker, or a 3-node cluster; its log
+    (scripts/kafka's stderr) in `logfile`."""
+
+    def __init__(self, data, brokers=1, logfile=None):
+        self.data, self.brokers = data, brokers
+        self.logfile = logfile or data + ".log"
+        self.bootstrap = None
+
+    def start(self, env=None):
+        """Starts it on free ports and returns the bootstrap address once every broker answers."""
+        self.bootstrap = self._run("--port", "0", "--brokers", str(self.brokers), "--no-topics", "--detach",
+                                   env=env)
+        return self.bootstrap
+
+    def _run(self, *args, env=None):
+        with open(self.logfile, "a") as err:
+            r = subprocess.run([SCRIPTS_KAFKA, "--data", self.data, *args], stdout=subprocess.PIPE, stderr=err,
+                               text=True, env=env, timeout=300)
+        if r.returncode:
+            raise RuntimeError(f"scripts/kafka {' '.join(args)} failed; see {self.logfile}")
+        return r.stdout.strip()
+
+    def pid(self, node):
+        """The JVM pid of node `node`, or None when it is not running."""
+        try:
+            with open(os.path.join(self.data, f"node-{node}", "pid")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            return None
+        return pid if process_alive(pid) else None
+
+    def pids(self):
+        return [pid for pid in map(self.pid, range(1, self.brokers + 1)) if pid]
+
+    def kill(self, node):
+        """kill -9 of node `node`; returns once it is gone."""
+        pid = self.pid(node)
+        if pid is None:
+            raise RuntimeError(f"Kafka node {node} is not running")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(f"Kafka node {node} exits", lambda: not process_alive(pid), 30)
+
+    def restart(self, node, env=None):
+        """Starts node `node` again (after kill()); returns once it answers."""
+        self._run("--node", str(node), env=env)
+
+    def stop(self):
+        if os.path.isdir(self.data):
+            subprocess.run([SCRIPTS_KAFKA, "stop", "--data", self.data], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=120)
+
+
 class Stack:
     """One fresh set of processes in a temp dir; stopped (and checked) on exit."""
 
-    def __init__(self, bin_dir, workdir, env=None, events_partitions=128, partitions=32, kafka_control=False):
+    def __init__(self, bin_dir, workdir, env=None, events_partitions=None, partitions=None, kafka_control=False,
+                 mock_kafka=False, share_kafka=False, brokers=1, kafka=None):
         self.bin = bin_dir
         self.dir = tempfile.mkdtemp(prefix="stack-", dir=workdir)
         self.procs = []
         self.redis_port = free_port()
         self.api_port = free_port()
+        self.kafka_control = kafka_control  # fault commands on hookstream-kafka-dev's stdin
+        shared = os.environ.get("HOOKSTREAM_TEST_KAFKA_BOOTSTRAP_FILE") if share_kafka else None
+        if mock_kafka or kafka_control:
+            self.kafka_mode, self.broker = "mock", None
+        elif kafka is not None or shared:
+            self.kafka_mode, self.broker = "shared", kafka
+        else:
+            self.kafka_mode = "own"
+            self.broker = Kafka(os.path.join(self.dir, "kafka"), brokers, os.path.join(self.dir, "kafka.log"))
+        self.shared_bootstrap_file = shared
+        self.brokers = brokers
+        if brokers != 1 and self.kafka_mode != "own":
+            raise ValueError("a stack with brokers=3 starts its own cluster")
         self.env = dict(os.environ)
         self.env.update({
             "HOOKSTREAM_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
@@ -88,21 +178,39 @@ class Stack:
             "HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT": "100000",
             "HOOKSTREAM_RDKAFKA_SESSION_TIMEOUT_MS": "6000",
             "HOOKSTREAM_RDKAFKA_HEARTBEAT_INTERVAL_MS": "500",
-            # As ./scripts/run: the embedded cluster holds a fetch with no data for the whole fetch
-            # wait (Apache Kafka answers as soon as data arrives), 500 ms by default.
-            "HOOKSTREAM_RDKAFKA_FETCH_WAIT_MAX_MS": "10",
         })
+        if self.kafka_mode == "mock":
+            # The mock holds a fetch with no data for the whole fetch wait (librdkafka's default is
+            # 500 ms); Apache Kafka answers as soon as data arrives, so its stacks keep the default.
+            self.env["HOOKSTREAM_RDKAFKA_FETCH_WAIT_MAX_MS"] = "10"
+        if self.kafka_mode == "shared":
+            # Topics and the consumer group (<prefix>.dispatchers) of this stack alone.
+            self.env["HOOKSTREAM_TOPIC_PREFIX"] = f"hs-{uuid.uuid4().hex[:12]}"
         # A fresh keyring for secrets at rest, unless the caller's environment brings one.
         self.env.setdefault("HOOKSTREAM_SECRET_KEYS",
                             "bench:" + base64.b64encode(os.urandom(32)).decode())
         self.env.update(env or {})
+        if self.kafka_mode == "mock":
+            # The mock drops a partition's oldest data beyond 5 MiB: 128 events partitions hold
+            # 200,000 events of 1 KiB, and retry tiers get 32 so a burst of failures does not fill one.
+            events_partitions, partitions = events_partitions or 128, partitions or 32
+        # Apache Kafka keeps what a partition holds, so counts are about parallelism, not size: by
+        # default the `topics` command's production counts (12 events partitions, 6 per retry tier
+        # and dead letters), enough for the two dispatchers a scenario runs at most.
         self.events_partitions = events_partitions
         self.partitions = partitions
-        self.kafka_control = kafka_control  # fault commands on hookstream-kafka-dev's stdin
         self.control_seq = 0
         self.key = None
         self.redis = self.kafka = self.api_proc = None
         self.sink_output = ["--quiet"]  # ["--json"]: one line per delivery in the sink's log
+
+    @property
+    def topic_prefix(self):
+        return self.env.get("HOOKSTREAM_TOPIC_PREFIX", "hookstream")
+
+    @property
+    def events_topic(self):
+        return self.topic_prefix + ".events"
 
     def spawn(self, name, argv, env=None, stdin=None):
         logfile = os.path.join(self.dir, f"{name}.log")
@@ -115,17 +223,7 @@ class Stack:
 
     def start(self):
         self.start_redis()
-        boot = os.path.join(self.dir, "kafka.bootstrap")
-        # Retry tiers get 32 partitions too: the embedded cluster drops a partition's oldest data
-        # beyond 5 MiB, and a burst of failures fills 4 partitions of one tier quickly.
-        argv = [f"{self.bin}/hookstream-kafka-dev", "--events-partitions", str(self.events_partitions),
-                "--partitions", str(self.partitions), "--bootstrap-file", boot]
-        if self.kafka_control:
-            argv.append("--control-stdin")
-        kafka = self.kafka = self.spawn("kafka", argv, stdin=subprocess.PIPE if self.kafka_control else None)
-        wait_until("kafka", lambda: os.path.exists(boot) and os.path.getsize(boot) > 0, 20, kafka, kafka.logfile)
-        with open(boot) as f:
-            self.env["HOOKSTREAM_KAFKA_BROKERS"] = f.read().strip()
+        self.start_kafka()
         api = self.api_proc = self.spawn("api", [f"{self.bin}/hookstream-api"])
         wait_until("api", lambda: self._ready(), 30, api, api.logfile)
         created = subprocess.run([f"{self.bin}/hookstream-api", "keys", "create", "--tenant", "bench", "--scopes",
@@ -133,6 +231,82 @@ class Stack:
                                  capture_output=True, text=True, env=self.env, check=True)
         self.key = created.stdout.strip()
         return self
+
+    def start_kafka(self):
+        """Starts (or finds) the stack's Kafka, sets HOOKSTREAM_KAFKA_BROKERS, creates the topics."""
+        if self.kafka_mode == "mock":
+            boot = os.path.join(self.dir, "kafka.bootstrap")
+            argv = [f"{self.bin}/hookstream-kafka-dev", "--events-partitions", str(self.events_partitions),
+                    "--partitions", str(self.partitions), "--bootstrap-file", boot]
+            if self.kafka_control:
+                argv.append("--control-stdin")
+            kafka = self.kafka = self.spawn("kafka", argv,
+                                            stdin=subprocess.PIPE if self.kafka_control else None)
+            wait_until("kafka", lambda: os.path.exists(boot) and os.path.getsize(boot) > 0, 20, kafka,
+                       kafka.logfile)
+            with open(boot) as f:
+                self.env["HOOKSTREAM_KAFKA_BROKERS"] = f.read().strip()
+            return  # the mock creates its topics itself
+        if self.kafka_mode == "own":
+            self.env["HOOKSTREAM_KAFKA_BROKERS"] = self.broker.start(self.env)
+        elif self.broker:
+            self.env["HOOKSTREAM_KAFKA_BROKERS"] = self.broker.bootstrap
+        else:
+            with open(self.shared_bootstrap_file) as f:
+                self.env["HOOKSTREAM_KAFKA_BROKERS"] = f.read().strip()
+        argv = [f"{self.bin}/hookstream-dispatcher", "topics", "--create"]
+        if self.events_partitions:
+            argv += ["--events-partitions", str(self.events_partitions)]
+        if self.partitions:
+            argv += ["--partitions", str(self.partitions)]
+        if self.brokers == 3:
+            argv += ["--replication-factor", "3", "--topic-config", "min.insync.replicas=2"]
+        r = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=120)
+        with open(os.path.join(self.dir, "topics.log"), "a") as out:
+            out.write(r.stderr + r.stdout)
+        if r.returncode:
+            raise RuntimeError(f"creating the topics failed; see {self.dir}/topics.log")
+        topics = [line.split()[:2] for line in r.stdout.splitlines() if len(line.split()) == 3]
+        self.await_writable(topics)
+
+    def await_writable(self, topics, timeout=60):
+        """Waits until every partition of `topics` ([name, partitions] pairs) answers on its leader.
+
+        A new topic's partitions answer NOT_LEADER_OR_FOLLOWER for a while after CreateTopics
+        returns (up to 2 s seen on a loaded 2-core machine), and publishing into that window can
+        lose events: librdkafka's idempotent producer acknowledges a failed first batch of a
+        partition as delivered when a later batch to it succeeds (rd_kafka_dr_implicit_ack), and
+        the broker, holding no state for the new producer, accepted that later batch without the
+        earlier sequence numbers. Asking every partition for its end offset (ListOffsets, answered
+        by the leader only) until all answer closes that window."""
+        args = []
+        for name, count in topics:
+            for p in range(int(count)):
+                args += ["-t", f"{name}:{p}:-1"]
+
+        def answered():
+            r = subprocess.run(["kcat", "-Q", "-b", self.env["HOOKSTREAM_KAFKA_BROKERS"], *args],
+                               capture_output=True, text=True, timeout=30)
+            return r.returncode == 0 and "ERROR" not in r.stderr + r.stdout
+        t0 = time.monotonic()
+        wait_until("every new partition answers on its leader", answered, timeout)
+        with open(os.path.join(self.dir, "topics.log"), "a") as out:
+            out.write(f"every partition answered {time.monotonic() - t0:.2f} s after creation\n")
+
+    def kafka_pids(self):
+        """The Kafka processes whose CPU the stack's work costs: its brokers' JVMs (own, or shared by
+        the caller), or the mock; none for ctest's broker (its CPU is every test's)."""
+        if self.kafka_mode == "mock":
+            return [self.kafka.pid] if self.kafka and self.kafka.poll() is None else []
+        return self.broker.pids() if self.broker else []
+
+    def kill_broker(self, node):
+        """kill -9 of one broker of the stack's own Kafka; returns once it is gone."""
+        self.broker.kill(node)
+
+    def restart_broker(self, node):
+        """Starts node `node` of the stack's own Kafka again; returns once it answers."""
+        self.broker.restart(node, self.env)
 
     def start_redis(self):
         """Starts Redis (AOF on) on the stack's port; again after stop_redis(), with the same data."""
@@ -212,13 +386,17 @@ class Stack:
                    p.logfile)
         return p
 
-    def producer(self, stdin):
-        return subprocess.Popen([f"{self.bin}/hookstream-produce"], stdin=stdin, stdout=subprocess.DEVNULL,
-                                stderr=open(os.path.join(self.dir, "produce.log"), "a"), env=self.env)
+    def producer(self, stdin, stdout=subprocess.DEVNULL, env=None):
+        """A hookstream-produce reading NDJSON from `stdin` (its errors go to produce.log)."""
+        return subprocess.Popen([f"{self.bin}/hookstream-produce"], stdin=stdin, stdout=stdout,
+                                stderr=open(os.path.join(self.dir, "produce.log"), "a"), env={**self.env, **(env or {})})
 
     def publish(self, count, data_bytes):
         """Publishes `count` events ahead (NDJSON through hookstream-produce); returns when acked."""
-        line = event_line(data_bytes)
+        self.publish_lines(event_line(data_bytes), count)
+
+    def publish_lines(self, line, count):
+        """Publishes `line` (one NDJSON event) `count` times through hookstream-produce."""
         p = self.producer(subprocess.PIPE)
         chunk = (line * 1000).encode()
         for _ in range(count // 1000):
@@ -237,6 +415,8 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        if self.kafka_mode == "own":
+            self.broker.stop()
 
     def cleanup(self, keep):
         if not keep:

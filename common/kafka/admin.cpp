@@ -138,9 +138,10 @@ struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
 };
 
-// True once the broker answering lists every topic with every partition led. CreateTopics returns
-// when the controller has the topic; brokers learn it a moment later, and a client that asks in
-// between is told the topic does not exist.
+// True once the cluster lists every topic with every partition led, and each leader answers for its
+// partition. CreateTopics returns when the controller has the topic; brokers learn it a moment
+// later, and a client that asks in between is told the topic does not exist, or that the broker
+// does not lead it.
 bool all_visible(rd_kafka_t* rk, const std::vector<TopicSpec>& topics, Millis timeout) {
   const rd_kafka_metadata_t* raw = nullptr;
   if (rd_kafka_metadata(rk, 1, nullptr, &raw, static_cast<int>(timeout.count())) !=
@@ -157,6 +158,16 @@ bool all_visible(rd_kafka_t* rk, const std::vector<TopicSpec>& topics, Millis ti
     for (int i = 0; i < t->partition_cnt; ++i)
       if (t->partitions[i].leader < 0) return false;
   }
+  // A leader named in metadata may still refuse requests (NOT_LEADER) for a moment after the
+  // topic is created; a ListOffsets answered by each partition's leader says it serves.
+  for (const auto& spec : topics)
+    for (std::int32_t p = 0; p < spec.partitions; ++p) {
+      std::int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(rk, spec.name.c_str(), p, &low, &high,
+                                           static_cast<int>(timeout.count())) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    }
   return true;
 }
 

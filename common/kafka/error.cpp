@@ -118,6 +118,9 @@ bool is_retriable(KafkaErrc errc) {
     case KafkaErrc::timed_out:
     case KafkaErrc::transport:
     case KafkaErrc::unavailable:
+    // The producer replaces a fenced or fatally failed handle by itself (Producer): the same
+    // record produced again goes through the new one.
+    case KafkaErrc::fenced:
       return true;
     // A failed commit during a rebalance is not worth repeating: the partition's next owner
     // re-reads from the last committed offset (at-least-once).
@@ -129,8 +132,7 @@ bool is_retriable(KafkaErrc errc) {
     case KafkaErrc::authorization:
     // Data is already gone; the consumer has been repositioned and must report the loss.
     case KafkaErrc::offset_out_of_range:
-    // The handle is unusable or going away; only a new handle can succeed.
-    case KafkaErrc::fenced:
+    // The handle is going away (shutdown).
     case KafkaErrc::purged:
     case KafkaErrc::closed:
     case KafkaErrc::other:

@@ -23,7 +23,7 @@ enum class KafkaErrc {
   record_too_large,     // the record exceeds message.max.bytes or the broker's limit
   authorization,        // SASL/ACL/TLS authentication refused
   rebalance,            // a commit raced a group rebalance; the new owner will re-read
-  fenced,               // producer fenced or a fatal idempotence error: recreate the handle
+  fenced,               // a fatal idempotence error: the Producer replaces its handle; retry
   purged,               // the message was dropped from the queue on shutdown
   closed,               // the handle is closing or destroyed
   other,                // anything not classified above; treated as permanent

@@ -3,11 +3,13 @@
 // Every accepted record gets exactly one delivery report: success, or a failure within
 // ProducerOptions::delivery_timeout (message.timeout.ms), so an unreachable broker is reported
 // rather than waited on forever.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 
@@ -56,6 +58,14 @@ class Producer {
   template <typename CompletionToken>
   auto async_produce(kafka::Record record, CompletionToken&& token);
 
+  // A fatal error (the idempotent producer's sequence broke, e.g. OUT_OF_ORDER_SEQUENCE_NUMBER when
+  // a broker dies mid-batch) leaves a librdkafka handle refusing every record for good. The poll
+  // thread then replaces it with a new one (new producer id): its outstanding records fail as
+  // kafka_fenced (retriable), later ones go through the new handle. Counts replacements.
+  std::size_t handles_replaced() const;
+  // Raises a fatal error on the current handle, as a broken sequence would (tests).
+  void raise_fatal_error_for_test(const std::string& reason);
+
   // Waits until every delivery report enqueued so far has been delivered to its callback.
   // Fails with kafka_timed_out if some remain after `timeout`. Callbacks still run on the poll
   // thread.
@@ -75,13 +85,23 @@ class Producer {
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void poll_loop();
   bool wait_idle(Millis timeout);
+  // On the poll thread: a new handle from conf_, swapped in; the old one's records fail and it is
+  // destroyed.
+  void replace_fatal_handle();
 
   ProducerOptions options_;
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   std::size_t in_flight_ = 0;
   bool stopping_ = false;
-  // Declared after everything the callbacks touch, so the handle is destroyed first.
+  std::atomic<bool> fatal_{false};
+  std::size_t handles_replaced_ = 0;
+  ConfPtr conf_;                    // a copy of what the handle was made from, for its replacement
+  rd_kafka_t* retiring_ = nullptr;  // the replaced handle while its reports drain (poll thread)
+  // Declared after everything the callbacks touch, so the handle is destroyed first. produce()
+  // and check_cluster() use it under a shared lock; the poll thread swaps it under an exclusive
+  // one.
+  mutable std::shared_mutex handle_mu_;
   HandlePtr handle_;
   std::thread poll_thread_;
 };

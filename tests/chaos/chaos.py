@@ -1,14 +1,27 @@
 #!/usr/bin/env python3
 """hookstream fault suite: breaks a real stack on purpose and checks that nothing is lost.
 
-Every scenario starts a fresh stack (bench/stack.py: Redis with AOF, hookstream-kafka-dev, the API,
-dispatchers, hookstream-sink receivers), injects its faults while events flow, waits (with a
-deadline) until every (event, endpoint) pair is delivered, and prints a line per scenario:
+Every scenario starts a fresh stack (bench/stack.py: Redis with AOF, Kafka, the API, dispatchers,
+hookstream-sink receivers), injects its faults while events flow, waits (with a deadline) until
+every (event, endpoint) pair is delivered, and prints a line per scenario:
 
   published  (event, endpoint) pairs the pipeline accepted
   delivered  distinct pairs a receiver answered 2xx (the sink's unique_ok)
   duplicated 2xx deliveries beyond the first of their pair (at-least-once allows them)
   lost       published - delivered: must be 0, or the suite fails
+
+Which Kafka each scenario runs on:
+  Apache Kafka, one broker: dispatcher_crashes, redis_restart, receiver_chaos, sigterm_under_load,
+    paused_endpoint, backpressure. The broker ctest starts for the whole run when
+    HOOKSTREAM_TEST_KAFKA_BOOTSTRAP_FILE names it (each stack under a topic prefix, so a consumer
+    group, of its own), else one started for the scenario with scripts/kafka.
+  Apache Kafka, a 3-broker cluster of its own (replication factor 3, min.insync.replicas=2):
+    broker_kill, which kills one broker with kill -9 mid-stream and restarts it.
+  librdkafka's mock cluster (hookstream-kafka-dev), only where Apache Kafka cannot do the job:
+    broker_faults and commit_failures inject request errors, latency and outages into the broker
+    on command (its --control-stdin); offset_retention needs a committed offset to vanish, which
+    the mock's 5 MiB-per-partition retention does on demand (Apache Kafka's retention is by time or
+    size, checked every few minutes, with no way to force it in a test's time).
 
 The default sizes fit CI (see tests/CMakeLists.txt); --full (or HOOKSTREAM_CHAOS_FULL=1) runs the
 issue's figures. --seed (or HOOKSTREAM_CHAOS_SEED) replays the random kill moments.
@@ -18,6 +31,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -30,7 +44,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bad_receiver import BadReceiver  # noqa: E402
-from stack import EVENT_TYPE, Stack, event_line, http_json, log, ok_deliveries, sink_stats, wait_until  # noqa: E402
+from stack import (EVENT_TYPE, Stack, event_line, free_port, http_json, log, ok_deliveries, sink_stats,  # noqa: E402
+                   wait_until)
 
 # Fast retries and no pausing, so a fault's failed attempts are retried within the run.
 FAST_RETRIES = {"HOOKSTREAM_RETRY_SCHEDULE": "50ms,100ms,200ms,500ms,1s,1s,2s,2s,2s",
@@ -119,7 +134,8 @@ class ApiPublisher:
     """POSTs events with caller-given ids over a few keep-alive connections, in the background.
 
     An event is published once the API answers 202; a 503 (or a broken connection) is retried with
-    the same id, which the API's idempotency makes safe. 503s are counted with their times."""
+    the same id, which the API's idempotency makes safe. 503s are counted with their times
+    (`unavailable_at`: time.monotonic() of each answer)."""
 
     def __init__(self, stack, count, prefix, threads=4, rate=None, data_bytes=100, event_type=EVENT_TYPE):
         self.stack, self.count, self.prefix = stack, count, prefix
@@ -128,10 +144,12 @@ class ApiPublisher:
         self.event_type = event_type
         self.accepted = 0
         self.unavailable = 0  # 503 answers
+        self.unavailable_at = []
         self.other = {}  # other statuses / errors: must stay empty
         self.last_503_at = self.first_ok_after_503_at = None
         self._lock = threading.Lock()
         self._next = 0
+        self._stopped = False
         self._start = time.monotonic()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
         for t in self._threads:
@@ -179,9 +197,12 @@ class ApiPublisher:
                     if status == 503:
                         self.unavailable += 1
                         self.last_503_at = time.monotonic()
+                        self.unavailable_at.append(self.last_503_at)
                         self.first_ok_after_503_at = None
                     else:
                         self.other[str(status)] = self.other.get(str(status), 0) + 1
+                if self._stopped:
+                    break
                 # A failed publish is retried after a short pause (the API or its dependency is down).
                 time.sleep(0.05)
         if conn:
@@ -196,6 +217,12 @@ class ApiPublisher:
     def join(self, timeout):
         wait_until("publisher", self.done, timeout)
 
+    def stop(self):
+        """Gives up: no new event, no more retries; returns once every thread has ended."""
+        with self._lock:
+            self._next, self._stopped = self.count, True
+        wait_until("publisher stops", self.done, 60)
+
 
 def produce(stack, count, data_bytes=100, event_type=EVENT_TYPE):
     """Publishes `count` events straight to Kafka through hookstream-produce (faster than the API)."""
@@ -205,25 +232,63 @@ def produce(stack, count, data_bytes=100, event_type=EVENT_TYPE):
     stack.publish_lines(line, count)
 
 
-def produce_in_background(stack, count, seconds, data_bytes=100):
-    """Feeds hookstream-produce evenly over `seconds` from a thread; returns the thread."""
-    def run():
-        p = stack.producer(__import__("subprocess").PIPE)
-        line = event_line(data_bytes).encode()
+class BackgroundProducer:
+    """Feeds one hookstream-produce evenly over `seconds` from a thread. `acked` counts the events
+    Kafka acknowledged (hookstream-produce prints one JSON line each), `failed` the others. With
+    `id_prefix`, event i has the id evt_<id_prefix><i>, `failed_indexes()` names the failed ones,
+    and `sent_at[i]` is when event i was written to hookstream-produce (time.monotonic())."""
+
+    def __init__(self, stack, count, seconds, data_bytes=100, id_prefix=None):
+        self.stack, self.count, self.seconds, self.id_prefix = stack, count, seconds, id_prefix
+        self.line = event_line(data_bytes)
+        self.sent_at = []
+        self.out = os.path.join(stack.dir, f"produced.{time.monotonic_ns()}.jsonl")
+        self.code = None
+        self.p = stack.producer(subprocess.PIPE, stdout=open(self.out, "w"))
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def event_id(self, i):
+        return f"evt_{self.id_prefix}{i:07d}"
+
+    def lines(self, indexes):
+        if self.id_prefix is None:
+            return self.line * len(indexes)
+        return "".join('{"id":"%s",%s' % (self.event_id(i), self.line[1:]) for i in indexes)
+
+    def _run(self):
         start, sent = time.monotonic(), 0
-        while sent < count:
-            due = min(count, int((time.monotonic() - start) / seconds * count) + 1)
+        while sent < self.count:
+            due = min(self.count, int((time.monotonic() - start) / self.seconds * self.count) + 1)
             if due > sent:
-                p.stdin.write(line * (due - sent))
-                p.stdin.flush()
+                self.p.stdin.write(self.lines(range(sent, due)).encode())
+                self.p.stdin.flush()
+                self.sent_at += [time.monotonic()] * (due - sent)
                 sent = due
             time.sleep(0.01)
-        p.stdin.close()
-        if p.wait() != 0:
-            raise RuntimeError("hookstream-produce failed")
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
+        self.p.stdin.close()
+        self.code = self.p.wait()
+
+    def join(self, timeout=None):
+        self._t.join(timeout)
+        check(not self._t.is_alive(), "hookstream-produce did not finish")
+
+    def acked_ids(self):
+        with open(self.out) as f:
+            return [json.loads(line)["id"] for line in f]
+
+    @property
+    def acked(self):
+        return len(self.acked_ids())
+
+    @property
+    def failed(self):
+        return self.count - self.acked if self.code is not None else 0
+
+    def failed_indexes(self):
+        """With an id_prefix: the events hookstream-produce reported failed, by index."""
+        acked = set(self.acked_ids())
+        return [i for i in range(self.count) if self.event_id(i) not in acked]
 
 
 def write_missing(stack):
@@ -240,8 +305,8 @@ def write_missing(stack):
                     if j.get("status") and 200 <= j["status"] < 300:
                         received.add((j["target"], j["webhook_id"]))
     targets = sorted({t for t, _ in received})
-    topic = stack.env.get("HOOKSTREAM_TOPIC_PREFIX", "hookstream") + ".events"
-    dump = subprocess.run(["kcat", "-C", "-b", stack.env["HOOKSTREAM_KAFKA_BROKERS"], "-t", topic, "-e", "-q",
+    dump = subprocess.run(["kcat", "-C", "-b", stack.env["HOOKSTREAM_KAFKA_BROKERS"], "-t", stack.events_topic,
+                           "-e", "-q",
                            "-f", "%p %o %k\\n"], capture_output=True, text=True, timeout=120)
     missing = []
     for line in dump.stdout.splitlines():
@@ -261,6 +326,8 @@ class ChaosStack(Stack):
     def __init__(self, args, env=None, **kw):
         e = dict(FAST_RETRIES)
         e.update(env or {})
+        # Apache Kafka scenarios of one broker share ctest's broker (when it runs one).
+        kw.setdefault("share_kafka", kw.get("brokers", 1) == 1)
         super().__init__(args.bin, args.workdir, env=e, **kw)
         self.starts = {}
         if args.trace:
@@ -279,16 +346,6 @@ class ChaosStack(Stack):
 
     def await_assigned(self, p, timeout=60):
         wait_until(f"{p.name} joins", lambda: "partitions assigned" in open(p.logfile).read(), timeout, p, p.logfile)
-
-    def publish_lines(self, line, count):
-        p = self.producer(__import__("subprocess").PIPE)
-        chunk = (line * 1000).encode()
-        for _ in range(count // 1000):
-            p.stdin.write(chunk)
-        p.stdin.write((line * (count % 1000)).encode())
-        p.stdin.close()
-        if p.wait() != 0:
-            raise RuntimeError(f"hookstream-produce failed; see {self.dir}/produce.log")
 
     def api(self, method, path, body=None):
         return http_json(self.api_port, method, path, body, headers={"authorization": f"Bearer {self.key}"})
@@ -310,17 +367,19 @@ def owned_partitions(p):
     return owned
 
 
-def await_shared_events(dispatchers, timeout=60):
+def await_shared_events(stack, dispatchers, timeout=60):
     """Waits until every dispatcher owns a fair share (>= 1/4 each for two) of the events topic's
     partitions: replicas must share the event load, not just the partition count."""
+    def counts():
+        return [sum(1 for tp in owned_partitions(d) if tp.startswith(stack.events_topic + "[")) for d in dispatchers]
+
     def shares():
-        counts = [sum(1 for tp in owned_partitions(d) if tp.startswith("hookstream.events[")) for d in dispatchers]
-        return counts if sum(counts) and min(counts) * 2 * len(dispatchers) >= sum(counts) else None
+        c = counts()
+        return c if sum(c) and min(c) * 2 * len(dispatchers) >= sum(c) else None
     try:
         return wait_until("dispatchers share the events partitions", shares, timeout)
     except RuntimeError:
-        counts = [sum(1 for tp in owned_partitions(d) if tp.startswith("hookstream.events[")) for d in dispatchers]
-        raise ScenarioFailed(f"events partitions per dispatcher: {counts}: one replica does all the work")
+        raise ScenarioFailed(f"events partitions per dispatcher: {counts()}: one replica does all the work")
 
 
 def metric(port, name):
@@ -384,7 +443,7 @@ def scenario_broker_faults(args, stack):
     phases.append("broker down/up")
     pub.join(600)
     check(not pub.other, f"unexpected API answers: {pub.other}")
-    split = await_shared_events([d1, d2])
+    split = await_shared_events(stack, [d1, d2])
     pairs = pub.accepted * 2
     check(pub.accepted == n, f"{pub.accepted} of {n} events accepted")
     unique, ok = await_all_delivered([sink], pairs, args.timeout, "broker faults")
@@ -402,7 +461,7 @@ def scenario_dispatcher_crashes(args, stack):
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
     ds = {1: stack.start_dispatcher(1), 2: stack.start_dispatcher(2)}
     pairs = n * 2
-    producer = produce_in_background(stack, n, max(5.0, n / 1000))
+    producer = BackgroundProducer(stack, n, max(5.0, n / 1000))
     # The random moments: five points of delivery progress, each kill hitting a random dispatcher.
     moments = sorted(rng.uniform(0.05, 0.9) for _ in range(5))
     kills = []
@@ -413,7 +472,8 @@ def scenario_dispatcher_crashes(args, stack):
         ds[victim].wait()
         kills.append(f"d{victim}@{sink_counts([sink])[0]}")
         ds[victim] = stack.start_dispatcher(victim, wait=False)
-    producer.join()
+    producer.join(args.timeout)
+    check(producer.failed == 0, f"hookstream-produce failed {producer.failed} events; see {stack.dir}/produce.log")
     unique, ok = await_all_delivered([sink], pairs, args.timeout, "dispatcher crashes")
     return result(pairs, unique, ok, seed=args.seed, kills=" ".join(kills))
 
@@ -483,7 +543,7 @@ def scenario_receiver_chaos(args, stack):
         status, body = stack.api("POST", "/v1/webhooks", {"url": f"http://127.0.0.1:{sink.port}/ok",
                                                           "events": [EVENT_TYPE, "contact.created"]})
         check(status == 201, f"create webhook: {status} {body}")
-        metrics_port = __import__("stack").free_port()
+        metrics_port = free_port()
         d = stack.start_dispatcher(1, env={"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{metrics_port}"})
         # Warm-up (only the healthy endpoint takes contact.created): what a healthy endpoint keeps
         # (its pooled connection, buffers) is part of the baseline.
@@ -553,7 +613,7 @@ def scenario_sigterm_under_load(args, stack):
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
     d1 = stack.start_dispatcher(1)
     d2 = stack.start_dispatcher(2)
-    split = await_shared_events([d1, d2])
+    split = await_shared_events(stack, [d1, d2])
     produce(stack, n)
     pairs = n * 2
     wait_until("a third delivered", lambda: sink_counts([sink])[0] >= pairs / 3, args.timeout)
@@ -572,8 +632,8 @@ def scenario_sigterm_under_load(args, stack):
     check(stopped, f"no 'consumer stopped' line; see {stack.dir}/dispatcher-1.1.log")
     r = result(pairs, unique, ok, exit_code=code, stop_s=stop_s, events_partitions=split,
                handed_back_records=stopped[-1]["unfinished_records"])
-    # Duplicates are reported, not refused: the embedded cluster refuses commits while the group
-    # rebalances, so the other dispatcher may replay its last moments (Kafka accepts those).
+    # Duplicates are reported, not refused: a commit the group coordinator refuses while the group
+    # rebalances means the other dispatcher replays the stopped one's last moments.
     return r
 
 
@@ -607,10 +667,14 @@ def scenario_commit_failures(args, stack):
 
 
 def scenario_offset_retention(args, stack):
-    """A consumer whose committed offset fell out of the embedded cluster's 5 MiB retention says so."""
+    """A consumer whose committed offset fell out of retention says so (log line and metric).
+
+    On the mock cluster (hookstream-kafka-dev): it drops a partition's oldest data beyond 5 MiB at
+    once, so a committed offset can be made to vanish within the test; Apache Kafka deletes whole
+    segments by time or size on a schedule of minutes."""
     sink = stack.sink("sink")
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a"])
-    port = __import__("stack").free_port()
+    port = free_port()
     env = {"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{port}"}
     d = stack.start_dispatcher(1, env=env)
     produce(stack, 10)
@@ -630,7 +694,7 @@ def scenario_offset_retention(args, stack):
     dropped = 10 + big - unique
     check(dropped > 0, "retention dropped nothing: the scenario did not exercise it")
     r = result(10 + big, unique, ok, offset_resets_metric=resets)
-    # The loss is the embedded cluster's retention (by design, and now reported), not hookstream's.
+    # The loss is the mock cluster's retention (by design, and now reported), not hookstream's.
     r["lost"] = 0
     r["dropped_by_retention"] = dropped
     return r
@@ -654,7 +718,7 @@ def scenario_backpressure(args, stack):
     t0 = time.monotonic()
     produce(stack, n, data_bytes=10)
     produce_s = round(time.monotonic() - t0, 1)
-    metrics_port = __import__("stack").free_port()
+    metrics_port = free_port()
     d = stack.start_dispatcher(1, env={"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{metrics_port}"})
     rss = RssSampler([d])
     t1 = time.monotonic()
@@ -668,7 +732,7 @@ def scenario_backpressure(args, stack):
     queued = int(metric(metrics_port, "hookstream_deliveries_deferred_total") or 0)
     # Healthy events while the down endpoint keeps getting new ones.
     m = args.healthy_events
-    more = produce_in_background(stack, m * 4, m / 50)
+    more = BackgroundProducer(stack, m * 4, m / 50)
     pub = ApiPublisher(stack, m, "bp", threads=1, rate=50, event_type="contact.created")
     pub.join(m / 50 + 120)
     more.join()
@@ -688,8 +752,8 @@ def scenario_paused_endpoint(args, stack):
     deliveries already read for it must then not be attempted (SPEC §4), and the pause is logged
     once, when it happens."""
     n = 500
-    down_port = __import__("stack").free_port()  # nothing listens: connection refused
-    metrics_port = __import__("stack").free_port()
+    down_port = free_port()  # nothing listens: connection refused
+    metrics_port = free_port()
     stack.create_webhooks([f"http://127.0.0.1:{down_port}/down"])
     produce(stack, n)
     d = stack.start_dispatcher(1, env={"HOOKSTREAM_DISPATCHER_LISTEN": f"127.0.0.1:{metrics_port}"})
@@ -707,11 +771,109 @@ def scenario_paused_endpoint(args, stack):
     return r
 
 
+def partition_leaders(bootstrap, topic):
+    """{partition: leader node id} of `topic`, from the cluster's metadata (kcat -L); -1: none."""
+    out = subprocess.run(["kcat", "-L", "-b", bootstrap, "-t", topic, "-m", "5"], capture_output=True,
+                         text=True, timeout=30).stdout
+    return {int(m.group(1)): int(m.group(2)) for m in re.finditer(r"partition (\d+), leader (-?\d+),", out)}
+
+
+def scenario_broker_kill(args, stack):
+    """kill -9 of one broker of a 3-broker cluster (replication factor 3, min.insync.replicas=2)
+    mid-stream, then its restart, while events arrive through the API and hookstream-produce at
+    once, with 2 dispatchers and 2 endpoints (the receiver answers 500 to 10% of requests, so
+    retries travel through the retry topics during the fault). Nothing is lost, and with 2 of 3
+    brokers up publishing keeps working: a publish may fail (API 503, hookstream-produce error) only
+    if it was made in the few seconds after the kill while the dead broker is still in every
+    partition's ISR (acks=all waits for it until the controller fences it, broker.session.timeout.ms
+    9 s), so its failure comes within the produce timeout + 5 s of the kill. The API's publisher
+    retries a 503 with the same id; hookstream-produce's failed events are sent again, with the
+    same ids, once the stream ends: every event is published, and every pair must arrive."""
+    n_api, n_produce, seconds = args.kill_api_events, args.kill_produce_events, args.kill_seconds
+    timeout_s = args.kill_produce_timeout_s
+    window_s = timeout_s + 5
+    sink = stack.sink("sink", "--fail-percent", "10")
+    stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
+    d1 = stack.start_dispatcher(1)
+    d2 = stack.start_dispatcher(2)
+    split = await_shared_events(stack, [d1, d2])
+    pub = ApiPublisher(stack, n_api, "bk", threads=8, rate=n_api / seconds)
+    producer = BackgroundProducer(stack, n_produce, seconds, id_prefix="pk")
+    wait_until("a fifth published", lambda: pub.progress() >= n_api / 5, 120)
+    problems = []
+    if pub.unavailable:
+        problems.append(f"{pub.unavailable} API 503s before any fault")
+    # The victim: a broker that leads the most events partitions (ties: chosen by the seed).
+    bootstrap = stack.env["HOOKSTREAM_KAFKA_BROKERS"].split(",")
+    leaders = partition_leaders(",".join(bootstrap), stack.events_topic)
+    led_by = {node: sum(1 for lead in leaders.values() if lead == node) for node in (1, 2, 3)}
+    victim = random.Random(args.seed).choice(sorted(n for n in led_by if led_by[n] == max(led_by.values())))
+    led = led_by[victim]
+    stack.kill_broker(victim)
+    t_kill = time.monotonic()
+    log(f"broker_kill: node {victim} (leader of {led} of {len(leaders)} events partitions) killed after "
+        f"{pub.progress()} API events")
+    survivor = bootstrap[0 if victim != 1 else 1]
+
+    def moved():
+        now = partition_leaders(survivor, stack.events_topic)
+        return len(now) == len(leaders) and all(lead not in (victim, -1) for lead in now.values())
+    wait_until("the events partitions have new leaders", moved, 120)
+    leaders_moved_s = round(time.monotonic() - t_kill, 1)
+    # Publishing goes on with 2 of 3 brokers past the window, then the broker comes back.
+    wait_until("the 503 window passes", lambda: time.monotonic() - t_kill > window_s or pub.done(), 120)
+    check(not pub.done(), "the stream ended before the window passed: slow the publisher")
+    t_restart = time.monotonic()
+    stack.restart_broker(victim)
+    restart_s = round(time.monotonic() - t_restart, 1)
+    log(f"broker_kill: node {victim} back after {restart_s} s; {pub.progress()} API events")
+    check(not pub.done(), "the stream ended before the broker came back: slow the publisher")
+    try:
+        pub.join(seconds + 120)
+    except RuntimeError:
+        pub.stop()
+        problems.append(f"the API publisher did not finish: {pub.accepted} of {n_api} accepted")
+    producer.join(seconds + 300)
+    failed = producer.failed_indexes()
+    if failed:  # sent again, as a service would; the ids make a double harmless
+        stack.publish_lines(producer.lines(failed), 1)
+    published = pub.accepted + n_produce
+    unique, ok = await_all_delivered([sink], published * 2, args.timeout, "broker kill")
+    late_503 = [round(t - t_kill, 1) for t in pub.unavailable_at if t - t_kill > window_s]
+    # A failed produce was sent at sent_at and failed by sent_at + the timeout.
+    late_failed = [round(producer.sent_at[i] - t_kill, 1) for i in failed
+                   if producer.sent_at[i] + timeout_s - t_kill > window_s]
+    r = result(published * 2, unique, ok, api_events=pub.accepted, produced_events=n_produce,
+               victim=f"node {victim} (led {led}/{len(leaders)})", leaders_moved_s=leaders_moved_s,
+               api_503=pub.unavailable,
+               last_503_after_kill_s=round(max(pub.unavailable_at) - t_kill, 1) if pub.unavailable_at else None,
+               produce_failed=len(failed),
+               failed_sent_after_kill_s=(f"{min(producer.sent_at[i] for i in failed) - t_kill:.1f}.."
+                                         f"{max(producer.sent_at[i] for i in failed) - t_kill:.1f}") if failed else None,
+               window_s=window_s, broker_restart_s=restart_s, events_partitions=split, seed=args.seed)
+    if pub.other:
+        problems.append(f"unexpected API answers: {pub.other}")
+    if pub.accepted != n_api:
+        problems.append(f"{pub.accepted} of {n_api} API events accepted")
+    if late_503:
+        problems.append(f"{len(late_503)} API 503s after the {window_s} s window (at {late_503[:10]} s after "
+                        "the kill): the API could not publish with 2 of 3 brokers up")
+    if late_failed:
+        problems.append(f"{len(late_failed)} hookstream-produce failures of events sent {late_failed[:10]} s after "
+                        f"the kill, past the {window_s} s window; see {stack.dir}/produce.log")
+    for d in (d1, d2):
+        if d.poll() is not None:
+            problems.append(f"{d.name} died; see {d.logfile}")
+    check(not problems, "; ".join(problems) + f" ({r})")
+    return r
+
+
 # Scenarios that find a bug whose fix belongs to code under other work: skipped (exit 77 in
 # ctest) with the bug named, run with --run-skipped.
 SKIPPED = {}
 
 SCENARIOS = {
+    # name: (function, Stack keywords, environment). Stack(): Apache Kafka, shared under ctest.
     "broker_faults": (scenario_broker_faults, {"kafka_control": True},
                       {"HOOKSTREAM_PRODUCE_TIMEOUT": "2s"}),
     "dispatcher_crashes": (scenario_dispatcher_crashes, {}, {}),
@@ -723,10 +885,10 @@ SCENARIOS = {
     "paused_endpoint": (scenario_paused_endpoint, {},
                         {"HOOKSTREAM_RETRY_SCHEDULE": "1h", "HOOKSTREAM_PAUSE_AFTER_FAILURES": "10"}),
     "commit_failures": (scenario_commit_failures, {"kafka_control": True}, {}),
-    "offset_retention": (scenario_offset_retention, {"events_partitions": 2}, {}),
-    # The parked backlog sits in the 1 h retry tier: 64 partitions x 5 MiB hold ~1,000,000 records.
-    "backpressure": (scenario_backpressure, {"events_partitions": 128, "partitions": 64},
+    "offset_retention": (scenario_offset_retention, {"mock_kafka": True, "events_partitions": 2}, {}),
+    "backpressure": (scenario_backpressure, {},
                      {"HOOKSTREAM_RETRY_SCHEDULE": "1h", "HOOKSTREAM_DELIVERY_TIMEOUT": "2s"}),
+    "broker_kill": (scenario_broker_kill, {"brokers": 3}, {"HOOKSTREAM_PRODUCE_TIMEOUT": "10s"}),
 }
 
 
@@ -747,10 +909,13 @@ def main():
     args.broker_events, args.crash_events, args.redis_events = 20_000, 20_000, 20_000
     args.receiver_events, args.sigterm_events = 3, 4_000
     args.backlog_events, args.healthy_events = 1_000_000, 200
+    args.kill_api_events, args.kill_produce_events, args.kill_seconds = 10_000, 10_000, 60
+    args.kill_produce_timeout_s = 10  # broker_kill's HOOKSTREAM_PRODUCE_TIMEOUT
     args.timeout, args.rss_bound_mib, args.rss_slack_mib, args.healthy_p99_ms = 600, 256, 16, 2000
     if not args.full:
         args.broker_events, args.crash_events, args.redis_events = 5_000, 5_000, 3_000
         args.sigterm_events, args.backlog_events, args.healthy_events = 2_000, 50_000, 100
+        args.kill_api_events, args.kill_produce_events, args.kill_seconds = 2_000, 2_000, 40
         args.timeout = 180
     args.workdir = tempfile.mkdtemp(prefix="hookstream-chaos-")
     log(f"seed {args.seed} (HOOKSTREAM_CHAOS_SEED={args.seed} replays it); {'full' if args.full else 'CI'} sizes")

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <future>
 #include <map>
 #include <sstream>
 #include <string>
@@ -69,6 +70,46 @@ TEST(ApacheKafka, KeepsEveryRecordOfAPartitionPastTheMocksFiveMiB) {
     ++expected;
   }
   EXPECT_EQ(expected, kRecords);
+}
+
+// A fatal idempotence error (a broker killed mid-batch can cause one) used to leave the API's
+// producer refusing every event until a restart: 503s for good.
+TEST(ApacheKafka, AProducerReplacesAHandleThatFailedFatally) {
+  KafkaCluster cluster;
+  const auto config = cluster.config();
+  auto producer = kafka::Producer::create(config, {});
+  ASSERT_TRUE(producer) << producer.error().message;
+  const auto publish = [&](const std::string& value) {
+    kafka::Record r;
+    r.topic = config.events_topic();
+    r.value = value;
+    auto done = std::make_shared<std::promise<Result<kafka::DeliveryReport>>>();
+    auto future = done->get_future();
+    auto queued =
+        (*producer)->produce(r, [done](Result<kafka::DeliveryReport> d) { done->set_value(d); });
+    if (!queued) return Result<kafka::DeliveryReport>(fail(std::move(queued).error()));
+    return future.get();
+  };
+  ASSERT_TRUE(publish("before"));
+  (*producer)->raise_fatal_error_for_test("a test's broken sequence");
+  // Refused while the handle is replaced (as retriable), then delivered by the new handle.
+  std::size_t refused = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = publish("after");
+        if (r) return true;
+        EXPECT_TRUE(kafka::is_retriable(r.error())) << r.error().code << ": " << r.error().message;
+        ++refused;
+        return false;
+      },
+      20s));
+  EXPECT_EQ((*producer)->handles_replaced(), 1u);
+  const auto read =
+      run_command({"kcat", "-b", cluster.bootstrap(), "-C", "-t", config.events_topic(), "-o",
+                   "beginning", "-e", "-q", "-f", "%s\\n"},
+                  {}, 30s);
+  EXPECT_NE(read.out.find("before\n"), std::string::npos) << read.out;
+  EXPECT_NE(read.out.find("after\n"), std::string::npos) << read.out;
 }
 
 TEST(ApacheKafka, TopicsCreateMakesTheDeploymentsTopicsOnce) {

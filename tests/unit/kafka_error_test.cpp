@@ -21,7 +21,7 @@ TEST(KafkaError, RetriabilityTable) {
       {KafkaErrc::record_too_large, false},
       {KafkaErrc::authorization, false},
       {KafkaErrc::rebalance, false},
-      {KafkaErrc::fenced, false},
+      {KafkaErrc::fenced, true},
       {KafkaErrc::purged, false},
       {KafkaErrc::closed, false},
       {KafkaErrc::other, false},
