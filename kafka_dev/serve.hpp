@@ -1,6 +1,7 @@
 #pragma once
 // hookstream-kafka-dev: librdkafka's mock cluster as a process, for the fault tests that inject
-// broker request errors or need it to drop data (Apache Kafka, scripts/kafka, runs everything else).
+// broker request errors or need it to drop data (Apache Kafka, scripts/kafka, runs everything
+// else).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
