@@ -266,32 +266,8 @@ class Stack:
             out.write(r.stderr + r.stdout)
         if r.returncode:
             raise RuntimeError(f"creating the topics failed; see {self.dir}/topics.log")
-        topics = [line.split()[:2] for line in r.stdout.splitlines() if len(line.split()) == 3]
-        self.await_writable(topics)
-
-    def await_writable(self, topics, timeout=60):
-        """Waits until every partition of `topics` ([name, partitions] pairs) answers on its leader.
-
-        A new topic's partitions answer NOT_LEADER_OR_FOLLOWER for a while after CreateTopics
-        returns (up to 2 s seen on a loaded 2-core machine), and publishing into that window can
-        lose events: librdkafka's idempotent producer acknowledges a failed first batch of a
-        partition as delivered when a later batch to it succeeds (rd_kafka_dr_implicit_ack), and
-        the broker, holding no state for the new producer, accepted that later batch without the
-        earlier sequence numbers. Asking every partition for its end offset (ListOffsets, answered
-        by the leader only) until all answer closes that window."""
-        args = []
-        for name, count in topics:
-            for p in range(int(count)):
-                args += ["-t", f"{name}:{p}:-1"]
-
-        def answered():
-            r = subprocess.run(["kcat", "-Q", "-b", self.env["HOOKSTREAM_KAFKA_BROKERS"], *args],
-                               capture_output=True, text=True, timeout=30)
-            return r.returncode == 0 and "ERROR" not in r.stderr + r.stdout
-        t0 = time.monotonic()
-        wait_until("every new partition answers on its leader", answered, timeout)
-        with open(os.path.join(self.dir, "topics.log"), "a") as out:
-            out.write(f"every partition answered {time.monotonic() - t0:.2f} s after creation\n")
+        # topics --create returns once every partition answers on its leader: publishing into the
+        # window after CreateTopics could lose events (docs/security.md).
 
     def kafka_pids(self):
         """The Kafka processes whose CPU the stack's work costs: its brokers' JVMs (own, or shared by

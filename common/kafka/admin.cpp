@@ -12,23 +12,6 @@
 namespace hookstream::kafka {
 namespace {
 
-struct NewTopicDeleter {
-  void operator()(rd_kafka_NewTopic_t* p) const noexcept { rd_kafka_NewTopic_destroy(p); }
-};
-struct DeleteTopicDeleter {
-  void operator()(rd_kafka_DeleteTopic_t* p) const noexcept { rd_kafka_DeleteTopic_destroy(p); }
-};
-struct AdminOptionsDeleter {
-  void operator()(rd_kafka_AdminOptions_t* p) const noexcept { rd_kafka_AdminOptions_destroy(p); }
-};
-struct EventDeleter {
-  void operator()(rd_kafka_event_t* p) const noexcept { rd_kafka_event_destroy(p); }
-};
-using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>;
-using DeleteTopicPtr = std::unique_ptr<rd_kafka_DeleteTopic_t, DeleteTopicDeleter>;
-using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
-using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
-
 // One request's bound while the whole call waits up to its timeout: a broker that is still starting
 // refuses connections, and the next try comes soon after.
 constexpr Millis kRequestTimeout{10000};
@@ -134,10 +117,6 @@ Result<void, KafkaError> create_round(rd_kafka_t* rk, std::vector<TopicSpec>& pe
   return {};
 }
 
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
-};
-
 // True once the cluster lists every topic with every partition led, and each leader answers for its
 // partition. CreateTopics returns when the controller has the topic; brokers learn it a moment
 // later, and a client that asks in between is told the topic does not exist, or that the broker
@@ -147,7 +126,7 @@ bool all_visible(rd_kafka_t* rk, const std::vector<TopicSpec>& topics, Millis ti
   if (rd_kafka_metadata(rk, 1, nullptr, &raw, static_cast<int>(timeout.count())) !=
       RD_KAFKA_RESP_ERR_NO_ERROR)
     return false;
-  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+  MetadataPtr md(raw);
   for (const auto& spec : topics) {
     const rd_kafka_metadata_topic_t* begin = md->topics;
     const auto* end = begin + md->topic_cnt;
