@@ -27,8 +27,9 @@ struct TopicCreation {
 };
 
 // Creates every topic of `topics` that does not exist yet, and returns once the cluster serves them
-// all (every partition has a leader). Waits up to `timeout` for the cluster to answer (a broker
-// still starting is retried), so it suits a set-up step started beside Kafka.
+// all (every partition's leader answers a ListOffsets request). Waits up to `timeout` for the
+// cluster to answer (a broker still starting is retried), so it suits a set-up step started beside
+// Kafka.
 Result<std::vector<TopicCreation>, KafkaError> create_topics(const KafkaConfig& config,
                                                              const std::vector<TopicSpec>& topics,
                                                              const NewTopicOptions& options,
