@@ -8,7 +8,7 @@
 #include "common/http/server.hpp"
 #include "common/log.hpp"
 #include "common/redis/client.hpp"
-#include "common/store/delivery_log.hpp"
+#include "common/store/delivery_log_writer.hpp"
 #include "common/store/webhooks.hpp"
 #include "dispatcher/consumer_loop.hpp"
 #include "dispatcher/dispatcher.hpp"
@@ -42,6 +42,7 @@ int run(const DispatcherConfig& config) {
   redis::Client redis(io.get_executor(), config.redis);
   store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog delivery_log(redis, config.delivery_log);
+  store::BatchedDeliveryLog delivery_log_writer(io.get_executor(), delivery_log);
   SubscriptionCache subscriptions(io.get_executor(), redis, webhooks, config.subscription_refresh,
                                   clock);
   Metrics metrics;
@@ -49,7 +50,8 @@ int run(const DispatcherConfig& config) {
   ConsumerLoop loop(config, io, offsets, metrics);
   Dispatcher dispatcher(
       io.get_executor(), config,
-      DispatcherDeps{delivery_log, subscriptions, **client, **producer, metrics, clock, random},
+      DispatcherDeps{delivery_log_writer, subscriptions, **client, **producer, metrics, clock,
+                     random},
       [&](const kafka::TopicPartition& tp, std::int64_t offset) { loop.record_done(tp, offset); },
       [&](const kafka::TopicPartition& tp, bool pause) { loop.flow(tp, pause); },
       [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); });

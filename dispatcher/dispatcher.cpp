@@ -220,15 +220,6 @@ asio::awaitable<void> Dispatcher::process_event(std::shared_ptr<const kafka::Rec
     finish(ctx);
     co_return;
   }
-  for (int round = 0;; ++round) {
-    auto kept = co_await deps_.delivery_log.keep_event(*event);
-    if (kept) break;
-    if (stopping_) {
-      hand_back(ctx);
-      co_return;
-    }
-    co_await backoff(round);
-  }
   auto payload = std::make_shared<const std::string>(webhook_payload(*event));
   ctx->remaining = targets.size();
   const auto now = deps_.clock.now();
@@ -337,12 +328,14 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   if (deferred) {
     deps_.metrics.deferred();
     const auto tier = schedule_.delays().front();
-    const bool scheduled =
-        co_await schedule_retry(task, task.attempt, tier, deps_.clock.now() + tier);
-    if (scheduled)
-      finish(task.ctx);
-    else
+    const auto due = deps_.clock.now() + tier;
+    const bool scheduled = co_await schedule_retry(task, task.attempt, tier, due);
+    if (!scheduled) {
       hand_back(task.ctx);
+      co_return;
+    }
+    co_await record_deferred(task, due);
+    finish(task.ctx);
     co_return;
   }
   // Stopping does not cancel this: the drain lets the deliveries of records in hand finish
@@ -442,13 +435,7 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
   if (!success && !gone && http::is_retriable(result.outcome, result.status))
     next = schedule_.next_delay(task.attempt, result.retry_after);
 
-  store::AttemptUpdate update;
-  update.delivery_id = store::delivery_id_for(task.event->tenant, task.event->id, webhook.id);
-  update.webhook_id = webhook.id;
-  update.tenant = task.event->tenant;
-  update.event_id = task.event->id;
-  update.event_type = task.event->type;
-  update.created_at = task.created_at;
+  auto update = log_entry(task, store::LogEntryKind::attempt);
   update.status = success ? store::DeliveryStatus::succeeded
                   : next  ? store::DeliveryStatus::pending
                           : store::DeliveryStatus::failed;
@@ -466,18 +453,10 @@ asio::awaitable<void> Dispatcher::settle(DeliveryTask& task, const store::Webhoo
   update.disable_endpoint = gone;
   if (gone) update.attempt.error = "410 Gone: the endpoint asked to be disabled";
 
-  std::optional<store::WebhookHealth> health;
-  for (int round = 0;; ++round) {
-    auto r = co_await deps_.delivery_log.record(update);
-    if (r) {
-      health = *r;
-      break;
-    }
-    if (stopping_) {  // the next owner makes this attempt again
-      hand_back(task.ctx);
-      co_return;
-    }
-    co_await backoff(round);
+  const auto health = co_await log_until_answered(std::move(update));
+  if (!health) {  // stopping: the next owner makes this attempt again
+    hand_back(task.ctx);
+    co_return;
   }
   // Paused or disabled (just now, or elsewhere): later deliveries in this process must see it at
   // once. Only the attempt that paused it says so.
@@ -519,26 +498,51 @@ asio::awaitable<bool> Dispatcher::schedule_retry(const DeliveryTask& task, int a
   co_return true;
 }
 
+store::AttemptUpdate Dispatcher::log_entry(const DeliveryTask& task,
+                                           store::LogEntryKind kind) const {
+  store::AttemptUpdate entry;
+  entry.kind = kind;
+  entry.delivery_id = store::delivery_id_for(task.event->tenant, task.event->id, task.webhook_id);
+  entry.webhook_id = task.webhook_id;
+  entry.tenant = task.event->tenant;
+  entry.event_id = task.event->id;
+  entry.event_type = task.event->type;
+  entry.created_at = task.created_at;
+  entry.event = task.event;
+  return entry;
+}
+
+asio::awaitable<std::optional<store::WebhookHealth>> Dispatcher::log_until_answered(
+    store::AttemptUpdate entry) {
+  for (int round = 0;; ++round) {
+    auto r = co_await deps_.delivery_log.record(entry);
+    if (r) co_return *r;
+    if (round == 0) log::warn("cannot log a delivery; retrying", {{"error", r.error().message}});
+    if (stopping_) co_return std::nullopt;
+    co_await backoff(round);
+  }
+}
+
 asio::awaitable<void> Dispatcher::record_not_attempted(const DeliveryTask& task,
                                                        const store::Webhook& webhook,
                                                        std::string reason) {
-  store::AttemptUpdate update;
-  update.delivery_id = store::delivery_id_for(task.event->tenant, task.event->id, webhook.id);
-  update.webhook_id = webhook.id;
-  update.tenant = task.event->tenant;
-  update.event_id = task.event->id;
-  update.event_type = task.event->type;
-  update.created_at = task.created_at;
-  update.status = store::DeliveryStatus::failed;
-  update.attempt = {task.attempt, deps_.clock.now(), "not_attempted", 0, "", reason, 0};
-  update.counts_for_health = false;
-  for (int round = 0;; ++round) {
-    auto r = co_await deps_.delivery_log.record(update);
-    if (r) break;
-    if (stopping_) co_return;
-    co_await backoff(round);
-  }
-  deps_.metrics.not_attempted();
+  auto entry = log_entry(task, store::LogEntryKind::not_attempted);
+  entry.webhook_id = webhook.id;
+  entry.status = store::DeliveryStatus::failed;
+  entry.attempt = {task.attempt, deps_.clock.now(), "not_attempted", 0, "", std::move(reason), 0};
+  if (co_await log_until_answered(std::move(entry))) deps_.metrics.not_attempted();
+}
+
+// Without this entry a deferred delivery would be invisible in the log until its retry ran.
+asio::awaitable<void> Dispatcher::record_deferred(const DeliveryTask& task, TimePoint due) {
+  auto entry = log_entry(task, store::LogEntryKind::deferred);
+  entry.status = store::DeliveryStatus::pending;
+  entry.attempt.number = task.attempt;
+  entry.attempt.at = deps_.clock.now();
+  entry.attempt.outcome = "deferred";
+  entry.attempt.error = "endpoint stalled: parked untried until its retry";
+  entry.next_retry_at = due;
+  co_await log_until_answered(std::move(entry));
 }
 
 asio::awaitable<void> Dispatcher::dead_letter(const kafka::Record& record,

@@ -14,7 +14,7 @@
 #include "common/http/delivery_client.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
-#include "common/store/delivery_log.hpp"
+#include "common/store/delivery_log_writer.hpp"
 #include "dispatcher/async_semaphore.hpp"
 #include "dispatcher/config.hpp"
 #include "dispatcher/metrics.hpp"
@@ -24,7 +24,7 @@
 namespace hookstream::dispatcher {
 
 struct DispatcherDeps {
-  store::DeliveryLog& delivery_log;
+  store::DeliveryLogWriter& delivery_log;
   SubscriptionCache& subscriptions;
   http::DeliveryClient& http;
   kafka::Producer& producer;
@@ -76,6 +76,13 @@ class Dispatcher {
                                        TimePoint due);
   asio::awaitable<void> record_not_attempted(const DeliveryTask& task,
                                              const store::Webhook& webhook, std::string reason);
+  // Logs the delivery as pending, parked untried until `due` (a stalled endpoint).
+  asio::awaitable<void> record_deferred(const DeliveryTask& task, TimePoint due);
+  // The log entry of this delivery, to be completed by the caller.
+  store::AttemptUpdate log_entry(const DeliveryTask& task, store::LogEntryKind kind) const;
+  // Logs `entry`, trying again until Redis answers; nothing when stopping first.
+  asio::awaitable<std::optional<store::WebhookHealth>> log_until_answered(
+      store::AttemptUpdate entry);
   asio::awaitable<void> dead_letter(const kafka::Record& record, const std::string& reason);
   asio::awaitable<void> backoff(int round);
   asio::awaitable<void> sweep_stalled_endpoints();

@@ -125,7 +125,7 @@ asio::awaitable<Response> list(RequestContext& ctx) {
            {{"fields", {{"status", "must be pending, succeeded or failed"}}}}});
   }
   auto cursor = ctx.target.param("cursor");
-  if (cursor && (cursor->size() != 17 + 30 || (*cursor)[16] != ':'))
+  if (cursor && !store::delivery_of_index_member(*cursor))
     co_return error_response({ApiErrc::validation_failed,
                               "cursor is not a cursor from a previous page",
                               {{"fields", {{"cursor", "invalid"}}}}});
@@ -161,7 +161,7 @@ asio::awaitable<Response> redeliver(RequestContext& ctx) {
          "delivery " + d->id +
              " has a retry scheduled; redeliver it once it has succeeded or failed",
          {{"status", "pending"}, {"next_retry_at", optional_time(d->next_retry_at)}}});
-  auto event = co_await s.deliveries.load_event(webhook->tenant, d->event_id);
+  auto event = co_await s.deliveries.load_event(*d);
   if (!event) co_return error_response(to_api_error(event.error(), "event " + d->event_id));
   // A new attempt through the first retry tier, due now: the dispatchers make it like any other.
   const Millis tier = s.config.retry_schedule.front();

@@ -1,269 +1,160 @@
 #include "common/store/delivery_log.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <array>
-#include <cstdio>
-#include <nlohmann/json.hpp>
+#include <functional>
+#include <map>
 
 #include "common/store/layout.hpp"
+#include "common/store/lua_scripts.hpp"
 #include "common/store/redis_hash.hpp"
 
 namespace hookstream::store {
 namespace {
 
-using nlohmann::json;
+const redis::Script kRecordScript{std::string(lua::record_deliveries)};
+const redis::Script kListScript{std::string(lua::list_deliveries)};
 
-// KEYS: delivery hash, webhook index, webhook hash, version key, paused set.
-// ARGV: see record() below. Returns {webhook status, consecutive_fails, "1" if this attempt
-// changed the status} or {"gone", "0"}.
-//
-// This runs once per attempt, so it is the delivery log's share of every delivery's cost: six
-// Redis calls for a new delivery in the common case (HMGET, HSETNX, HSET, PEXPIRE, ZADD, ZCARD).
-// Attempts are fields of the delivery hash ("a<number>" → JSON; the 50 latest kept); deliveries
-// logged before 0.2 keep theirs in a "<delivery key>:attempts" list, still read.
-//
-// The index is trimmed in steps, each one DEL and one ZREM for many members: by count once it
-// holds an eighth more than its bound (at most 256 members a call), by age every 64th new entry.
-// The webhook's health is written when it changes, and last_delivery_at at most once a second
-// while an endpoint keeps succeeding.
-const redis::Script kRecordScript(R"lua(
-local wh = redis.call('HMGET', KEYS[3], 'url', 'status', 'consecutive_fails', 'last_delivery_at',
-  'last_delivery_ok')
-if not wh[1] then return {'gone', '0'} end
-local id, now, retention = ARGV[1], tonumber(ARGV[14]), tonumber(ARGV[18])
-local number = tonumber(ARGV[8])
-local new = redis.call('HSETNX', KEYS[1], 'created_at', ARGV[6]) == 1
-redis.call('HSET', KEYS[1], 'webhook_id', ARGV[2], 'tenant', ARGV[3], 'event_id', ARGV[4],
-  'event_type', ARGV[5], 'status', ARGV[7], 'attempt_count', ARGV[8], 'response_status', ARGV[9],
-  'last_error', ARGV[10], 'delivered_at', ARGV[11], 'next_retry_at', ARGV[12], 'updated_at', ARGV[14],
-  'a' .. ARGV[8], ARGV[13])
-if number > 50 then redis.call('HDEL', KEYS[1], 'a' .. (number - 50)) end
-redis.call('PEXPIRE', KEYS[1], retention)
-if new then
-  redis.call('ZADD', KEYS[2], 0, string.format('%016d', tonumber(ARGV[6])) .. ':' .. id)
-  local n = redis.call('ZCARD', KEYS[2])
-  local max = tonumber(ARGV[19])
-  local drop = {}
-  if n > max + math.max(1, math.floor(max / 8)) then
-    drop = redis.call('ZRANGE', KEYS[2], 0, math.min(n - max, 256) - 1)
-  end
-  if #drop > 0 or n % 64 == 0 then
-    local cutoff = '(' .. string.format('%016d', now - retention)
-    for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], '-', cutoff, 'LIMIT', 0, 100)) do
-      drop[#drop + 1] = m
-    end
-  end
-  if #drop > 0 then
-    local records = {}
-    for _, m in ipairs(drop) do
-      local d = string.sub(m, 18)
-      records[#records + 1] = 'hs:dlv:' .. d
-      records[#records + 1] = 'hs:dlv:' .. d .. ':attempts'
-    end
-    redis.call('DEL', unpack(records))
-    redis.call('ZREM', KEYS[2], unpack(drop))
-  end
-end
-local status = wh[2] or 'active'
-local before = tonumber(wh[3] or '0') or 0
-local fails = before
-local changed = false
-if ARGV[15] == '1' then
-  if ARGV[16] == '1' then fails = 0 else fails = fails + 1 end
-  if ARGV[17] == '1' and status ~= 'disabled' then
-    status = 'disabled'
-    changed = true
-  elseif ARGV[16] ~= '1' and status == 'active' and fails >= tonumber(ARGV[20]) then
-    status = 'paused'
-    changed = true
-  end
-  if changed then
-    redis.call('HSET', KEYS[3], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
-      'last_delivery_ok', ARGV[16], 'status', status, 'updated_at', ARGV[14])
-    redis.call('INCR', KEYS[4])
-    redis.call('PUBLISH', ARGV[21], ARGV[3])
-    if status == 'paused' then
-      redis.call('SADD', KEYS[5], ARGV[2])
-    else
-      redis.call('SREM', KEYS[5], ARGV[2])
-    end
-  elseif fails ~= before or wh[5] ~= ARGV[16] or now - (tonumber(wh[4] or '0') or 0) >= 1000 then
-    redis.call('HSET', KEYS[3], 'consecutive_fails', fails, 'last_delivery_at', ARGV[14],
-      'last_delivery_ok', ARGV[16])
-  end
-end
-return {status, tostring(fails), changed and '1' or '0'}
-)lua");
+// Values per entry in the record script's ARGV (lua/record_deliveries.lua).
+constexpr std::size_t kEntryArgs = 11;
 
-// KEYS: webhook index. ARGV: start ("+" or "(<member>"), limit, status ("" for any).
-// Returns member1, fields1, … for up to `limit` matching deliveries.
-const redis::Script kListScript(R"lua(
-local out, found, start = {}, 0, ARGV[1]
-local limit = tonumber(ARGV[2])
-while found < limit do
-  local batch = redis.call('ZREVRANGEBYLEX', KEYS[1], start, '-', 'LIMIT', 0, 200)
-  if #batch == 0 then break end
-  for _, m in ipairs(batch) do
-    start = '(' .. m
-    local fields = redis.call('HGETALL', 'hs:dlv:' .. string.sub(m, 18))
-    if #fields > 0 then
-      local ok = ARGV[3] == ''
-      if not ok then
-        for i = 1, #fields, 2 do
-          if fields[i] == 'status' then ok = fields[i + 1] == ARGV[3] end
-        end
-      end
-      if ok then
-        out[#out + 1] = m
-        out[#out + 1] = fields
-        found = found + 1
-        if found == limit then break end
-      end
-    end
-  end
-end
-return out
-)lua");
-
-std::string optional_ms(const std::optional<TimePoint>& t) {
-  return t ? ms_text(*t) : "";
+std::string_view kind_code(LogEntryKind kind) {
+  switch (kind) {
+    case LogEntryKind::attempt:
+      return "a";
+    case LogEntryKind::not_attempted:
+      return "n";
+    case LogEntryKind::deferred:
+      return "d";
+  }
+  return "n";
 }
 
-Result<Delivery, StoreError> parse_delivery(std::string_view id, const redis::Reply& reply) {
-  const auto f = to_fields(reply);
-  if (f.empty()) return fail(StoreError{StoreErrc::not_found, "no delivery " + std::string(id)});
-  Delivery d;
-  d.id = std::string(id);
-  d.webhook_id = field_or(f, "webhook_id");
-  d.tenant = field_or(f, "tenant");
-  d.event_id = field_or(f, "event_id");
-  d.event_type = field_or(f, "event_type");
-  const auto status = parse_delivery_status(field_or(f, "status"));
-  const auto created = time_field(f, "created_at");
-  if (!status || !created || d.webhook_id.empty())
-    return fail(StoreError{StoreErrc::corrupt, "delivery " + d.id + " is incomplete in Redis"});
-  d.status = *status;
-  d.created_at = *created;
-  d.attempt_count = static_cast<int>(int_field(f, "attempt_count").value_or(0));
-  d.response_status = static_cast<int>(int_field(f, "response_status").value_or(0));
-  d.last_error = field_or(f, "last_error");
-  d.delivered_at = time_field(f, "delivered_at");
-  d.next_retry_at = time_field(f, "next_retry_at");
-  return d;
-}
-
-std::string event_key(std::string_view tenant, std::string_view event_id) {
+std::string legacy_event_key(std::string_view tenant, std::string_view event_id) {
   return "hs:evt:" + std::string(tenant) + ":" + std::string(event_id);
 }
 
 }  // namespace
 
-std::string_view to_string(DeliveryStatus s) {
-  switch (s) {
-    case DeliveryStatus::pending:
-      return "pending";
-    case DeliveryStatus::succeeded:
-      return "succeeded";
-    case DeliveryStatus::failed:
-      return "failed";
+bool DeliveryLog::check_bound(std::string_view webhook_id) {
+  const auto step =
+      static_cast<std::uint32_t>(std::clamp<std::size_t>(limits_.max_per_webhook / 16, 1, 64));
+  auto& logged =
+      logged_per_bucket_[std::hash<std::string_view>{}(webhook_id) % logged_per_bucket_.size()];
+  return ++logged % step == 0;
+}
+
+asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::record_batch(
+    std::vector<AttemptUpdate> entries) {
+  std::vector<WebhookHealth> out(entries.size());
+  if (entries.empty()) co_return out;
+  TimePoint now = entries.front().attempt.at;
+  for (const auto& e : entries) now = std::max(now, e.attempt.at);
+  const auto& head = entries.front();
+  // Named after the batch's first entry: a batch sent again writes the same key.
+  const std::string bucket =
+      "hs:evb:" + head.delivery_id + ":" + std::to_string(head.attempt.number) + ":" + ms_text(now);
+
+  std::vector<std::string> events;  // field, value pairs; an event once per batch
+  std::vector<std::string> args;
+  args.reserve(8 + entries.size() * (kEntryArgs + 2));
+  args.push_back(std::to_string(limits_.retention.count()));
+  args.push_back(std::to_string(limits_.pause_after_failures));
+  args.push_back(std::to_string(limits_.max_per_webhook));
+  args.push_back(std::string(kChangesChannel));
+  args.push_back(ms_text(now));
+  args.push_back(bucket);
+  std::vector<const Event*> kept;
+  for (const auto& e : entries) {
+    if (!e.event || std::find(kept.begin(), kept.end(), e.event.get()) != kept.end()) continue;
+    kept.push_back(e.event.get());
+    events.push_back(kept_event_field(e.event->tenant, e.event->id));
+    events.push_back(encode_kept_event(*e.event));
   }
-  return "unknown";
-}
+  args.push_back(std::to_string(kept.size()));
+  std::move(events.begin(), events.end(), std::back_inserter(args));
 
-std::optional<DeliveryStatus> parse_delivery_status(std::string_view text) {
-  for (auto s : {DeliveryStatus::pending, DeliveryStatus::succeeded, DeliveryStatus::failed})
-    if (to_string(s) == text) return s;
-  return std::nullopt;
-}
+  for (const auto& e : entries) {
+    const bool deferred = e.kind == LogEntryKind::deferred;
+    const std::string attempt = deferred ? std::string() : encode_attempt(e.attempt);
+    RecordFields r;
+    r.webhook_id = e.webhook_id;
+    r.tenant = e.tenant;
+    r.event_id = e.event_id;
+    r.event_type = e.event_type;
+    r.status = e.status;
+    r.attempt_count = deferred ? e.attempt.number - 1 : e.attempt.number;
+    r.response_status = e.attempt.response_status;
+    r.last_error = e.attempt.error;
+    if (e.status == DeliveryStatus::succeeded) r.delivered_at = e.attempt.at;
+    r.next_retry_at = e.next_retry_at;
+    r.created_at = e.created_at;
+    r.updated_at = e.attempt.at;
+    r.event_key = e.event ? std::string_view(bucket) : std::string_view();
+    r.attempt_json = attempt;
+    args.push_back(std::string(kind_code(e.kind)));
+    args.push_back(e.delivery_id);
+    args.push_back(e.webhook_id);
+    args.push_back(std::to_string(e.attempt.number));
+    args.push_back(encode_record(r));
+    args.push_back(attempt);
+    args.push_back(index_member(e.created_at, e.delivery_id));
+    args.push_back(check_bound(e.webhook_id) ? "1" : "0");
+    args.push_back(e.success ? "1" : e.disable_endpoint ? "g" : "0");
+    args.push_back(std::string(to_string(e.status)));
+    args.push_back(e.next_retry_at ? ms_text(*e.next_retry_at) : "");
+  }
 
-std::string delivery_id_for(std::string_view tenant, std::string_view event_id,
-                            std::string_view webhook_id) {
-  const std::string material =
-      std::string(tenant) + '\n' + std::string(event_id) + '\n' + std::string(webhook_id);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  EVP_Digest(material.data(), material.size(), digest.data(), &len, EVP_sha256(), nullptr);
-  static constexpr std::string_view kAlphabet = "0123456789abcdefghjkmnpqrstvwxyz";
-  std::string out = std::string(id_prefix::delivery) + "_";
-  for (std::size_t i = 0; i < 26; ++i) out.push_back(kAlphabet[digest[i] & 31]);
-  return out;
-}
-
-asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(const AttemptUpdate& u) {
-  const json attempt = {{"number", u.attempt.number},
-                        {"at", to_unix_millis(u.attempt.at)},
-                        {"outcome", u.attempt.outcome},
-                        {"response_status", u.attempt.response_status},
-                        {"response_body", u.attempt.response_body},
-                        {"error", u.attempt.error},
-                        {"duration_ms", u.attempt.duration_ms}};
-  std::vector<std::string> keys = {
-      delivery_key(u.delivery_id), webhook_deliveries_key(u.webhook_id), webhook_key(u.webhook_id),
-      std::string(kWebhooksVersionKey), std::string(kPausedWebhooksKey)};
-  const bool succeeded = u.status == DeliveryStatus::succeeded;
-  std::vector<std::string> args = {u.delivery_id,
-                                   u.webhook_id,
-                                   u.tenant,
-                                   u.event_id,
-                                   u.event_type,
-                                   ms_text(u.created_at),
-                                   std::string(to_string(u.status)),
-                                   std::to_string(u.attempt.number),
-                                   std::to_string(u.attempt.response_status),
-                                   u.attempt.error,
-                                   succeeded ? ms_text(u.attempt.at) : "",
-                                   optional_ms(u.next_retry_at),
-                                   attempt.dump(-1, ' ', false, json::error_handler_t::replace),
-                                   ms_text(u.attempt.at),
-                                   u.counts_for_health ? "1" : "0",
-                                   u.success ? "1" : "0",
-                                   u.disable_endpoint ? "1" : "0",
-                                   std::to_string(limits_.retention.count()),
-                                   std::to_string(limits_.max_per_webhook),
-                                   std::to_string(limits_.pause_after_failures),
-                                   std::string(kChangesChannel)};
-  auto r = co_await redis_.eval_script(kRecordScript, std::move(keys), std::move(args));
+  auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error() || r->elements().size() < 2)
+  if (r->is_error())
     co_return fail(StoreError{StoreErrc::unavailable, "delivery log script: " + r->debug_string()});
-  WebhookHealth h;
-  const auto status_text = r->elements()[0].as_string();
-  h.webhook_exists = status_text != "gone";
-  h.status = parse_webhook_status(status_text).value_or(WebhookStatus::active);
-  h.consecutive_fails = std::stoll(std::string(r->elements()[1].as_string()));
-  h.status_changed = r->elements().size() > 2 && r->elements()[2].as_string() == "1";
-  co_return h;
+  std::map<std::string_view, WebhookHealth, std::less<>> health;
+  for (const auto& w : r->elements()) {
+    const auto& f = w.elements();
+    if (f.size() < 4) continue;
+    WebhookHealth h;
+    h.webhook_exists = f[1].as_string() != "gone";
+    h.status = parse_webhook_status(f[1].as_string()).value_or(WebhookStatus::active);
+    h.consecutive_fails = std::stoll(std::string(f[2].as_string()));
+    h.status_changed = f[3].as_string() == "1";
+    health[f[0].as_string()] = h;
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto it = health.find(entries[i].webhook_id);
+    if (it == health.end())
+      co_return fail(StoreError{StoreErrc::unavailable,
+                                "delivery log script: no answer for " + entries[i].webhook_id});
+    out[i] = it->second;
+  }
+  co_return out;
 }
 
-asio::awaitable<Result<void, StoreError>> DeliveryLog::keep_event(const Event& e) {
-  // One round trip: the event and its expiry, pipelined.
-  const auto key = event_key(e.tenant, e.id);
-  std::vector<std::vector<std::string>> cmds = {
-      cmd("HSET", key, "type", e.type, "source", e.source, "time", ms_text(e.time), "data", e.data),
-      cmd("PEXPIRE", key, std::to_string(limits_.retention.count()))};
-  auto r = co_await redis_.pipeline(std::move(cmds));
-  if (!r) co_return fail(unavailable(r.error()));
-  for (const auto& reply : *r)
-    if (reply.is_error())
-      co_return fail(StoreError{StoreErrc::unavailable, "redis refused to keep the event: " +
-                                                            std::string(reply.as_string())});
-  co_return Result<void, StoreError>{};
+asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(AttemptUpdate update) {
+  std::vector<AttemptUpdate> one;
+  one.push_back(std::move(update));
+  auto r = co_await record_batch(std::move(one));
+  if (!r) co_return fail(std::move(r).error());
+  co_return r->front();
 }
 
-asio::awaitable<Result<Event, StoreError>> DeliveryLog::load_event(std::string_view tenant,
-                                                                   std::string_view event_id) {
-  auto r = co_await redis_.command(cmd("HGETALL", event_key(tenant, event_id)));
+asio::awaitable<Result<Event, StoreError>> DeliveryLog::load_event(const Delivery& d) {
+  if (!d.event_key.empty()) {
+    auto r =
+        co_await redis_.command(cmd("HGET", d.event_key, kept_event_field(d.tenant, d.event_id)));
+    if (!r) co_return fail(unavailable(r.error()));
+    if (r->is_string()) co_return decode_kept_event(d.tenant, d.event_id, r->as_string());
+  }
+  // Kept by a dispatcher before 0.3: a hash of its own.
+  auto r = co_await redis_.command(cmd("HGETALL", legacy_event_key(d.tenant, d.event_id)));
   if (!r) co_return fail(unavailable(r.error()));
   const auto f = to_fields(*r);
   const auto time = time_field(f, "time");
   if (f.empty() || !time)
-    co_return fail(StoreError{StoreErrc::not_found,
-                              "the event " + std::string(event_id) + " is no longer kept"});
+    co_return fail(
+        StoreError{StoreErrc::not_found, "the event " + d.event_id + " is no longer kept"});
   Event e;
-  e.id = std::string(event_id);
-  e.tenant = std::string(tenant);
+  e.id = d.event_id;
+  e.tenant = d.tenant;
   e.type = field_or(f, "type");
   e.source = field_or(f, "source");
   e.time = *time;
@@ -288,10 +179,13 @@ asio::awaitable<Result<DeliveryPage, StoreError>> DeliveryLog::list(
       page.next_cursor = last_member;
       break;
     }
-    const std::string member(e[i].as_string());
-    auto d = parse_delivery(member.substr(17), e[i + 1]);
+    const auto member = e[i].as_string();
+    const auto id = delivery_of_index_member(member);
+    if (!id) continue;
+    auto d = decode_delivery(*id, e[i + 1]);
     if (!d) continue;
-    last_member = member;
+    d->attempts.clear();  // a page lists deliveries; get() shows the attempts
+    last_member = std::string(member);
     page.deliveries.push_back(std::move(*d));
   }
   co_return page;
@@ -299,41 +193,24 @@ asio::awaitable<Result<DeliveryPage, StoreError>> DeliveryLog::list(
 
 asio::awaitable<Result<Delivery, StoreError>> DeliveryLog::get(std::string_view webhook_id,
                                                                std::string_view delivery_id) {
-  std::vector<std::vector<std::string>> cmds = {
-      cmd("HGETALL", delivery_key(delivery_id)),
-      cmd("LRANGE", delivery_key(delivery_id) + ":attempts", "0", "-1")};
-  auto r = co_await redis_.pipeline(std::move(cmds));
+  const auto key = delivery_key(delivery_id);
+  auto r = co_await redis_.command(cmd("GET", key));
   if (!r) co_return fail(unavailable(r.error()));
-  auto d = parse_delivery(delivery_id, (*r)[0]);
-  if (!d) co_return d;
-  if (d->webhook_id != webhook_id)
+  Result<Delivery, StoreError> d = fail(StoreError{StoreErrc::not_found, "no delivery"});
+  if (r->is_error()) {  // WRONGTYPE: a record logged before 0.3, a hash
+    std::vector<std::vector<std::string>> cmds = {cmd("HGETALL", key),
+                                                  cmd("LRANGE", key + ":attempts", "0", "-1")};
+    auto legacy = co_await redis_.pipeline(std::move(cmds));
+    if (!legacy) co_return fail(unavailable(legacy.error()));
+    std::vector<std::string_view> items;
+    for (const auto& item : (*legacy)[1].elements()) items.push_back(item.as_string());
+    d = decode_delivery(delivery_id, (*legacy)[0], items);
+  } else if (r->is_string()) {
+    d = decode_delivery(delivery_id, *r);
+  }
+  if (d && d->webhook_id != webhook_id) d = fail(StoreError{StoreErrc::not_found, ""});
+  if (!d && d.error().code == StoreErrc::not_found)
     co_return fail(StoreError{StoreErrc::not_found, "no delivery " + std::string(delivery_id)});
-  // Attempts are the hash's "a<number>" fields; deliveries logged before 0.2 have a list instead.
-  std::vector<std::string_view> items;
-  for (const auto& item : (*r)[1].elements()) items.push_back(item.as_string());
-  const auto& fields = (*r)[0].elements();
-  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-    const auto name = fields[i].as_string();
-    if (name.size() > 1 && name[0] == 'a' &&
-        name.find_first_not_of("0123456789", 1) == std::string_view::npos)
-      items.push_back(fields[i + 1].as_string());
-  }
-  for (const auto item : items) {
-    const auto j = json::parse(item, nullptr, false);
-    if (!j.is_object()) continue;
-    AttemptRecord a;
-    a.number = j.value("number", 0);
-    a.at = TimePoint{std::chrono::milliseconds{j.value("at", std::int64_t{0})}};
-    a.outcome = j.value("outcome", "");
-    a.response_status = j.value("response_status", 0);
-    a.response_body = j.value("response_body", "");
-    a.error = j.value("error", "");
-    a.duration_ms = j.value("duration_ms", std::int64_t{0});
-    d->attempts.push_back(std::move(a));
-  }
-  std::stable_sort(
-      d->attempts.begin(), d->attempts.end(),
-      [](const AttemptRecord& x, const AttemptRecord& y) { return x.number < y.number; });
   co_return d;
 }
 

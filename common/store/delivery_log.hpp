@@ -1,8 +1,11 @@
 #pragma once
 // The delivery log (SPEC §3, §4): one record per (event, webhook) with its attempts, indexed per
-// webhook newest first, bounded per webhook and by age. Recording an attempt also updates the
-// webhook's health (consecutive_fails, last_delivery_*, automatic pause, 410 → disabled) in the
-// same script, so a delivery costs one Redis round trip.
+// webhook newest first, bounded per webhook and by age (formats: delivery_record.hpp). Logging
+// attempts also updates each webhook's health (consecutive_fails, last_delivery_*, automatic
+// pause, 410 → disabled) and keeps the events, in the same script: the dispatcher logs everything
+// it settled in one tick with one call (delivery_log_writer.hpp).
+#include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,43 +13,21 @@
 #include "common/asio.hpp"
 #include "common/event.hpp"
 #include "common/redis/client.hpp"
+#include "common/store/delivery_record.hpp"
 #include "common/store/errors.hpp"
 #include "common/store/webhooks.hpp"
 
 namespace hookstream::store {
 
-enum class DeliveryStatus { pending, succeeded, failed };
-std::string_view to_string(DeliveryStatus s);
-std::optional<DeliveryStatus> parse_delivery_status(std::string_view text);
-
-struct AttemptRecord {
-  int number = 0;
-  TimePoint at;
-  std::string outcome;  // http::Outcome name, or "not_attempted"
-  int response_status = 0;
-  std::string response_body;  // ≤ 1 KiB
-  std::string error;
-  std::int64_t duration_ms = 0;
+enum class LogEntryKind {
+  attempt,        // an attempt was made: it counts for the endpoint's health
+  not_attempted,  // the endpoint was paused, disabled or unsubscribed: logged, not counted
+  deferred,       // parked untried in a retry tier (a stalled endpoint): pending, no attempt
 };
 
-struct Delivery {
-  std::string id;
-  std::string webhook_id;
-  std::string tenant;
-  std::string event_id;
-  std::string event_type;
-  DeliveryStatus status = DeliveryStatus::pending;
-  int attempt_count = 0;
-  int response_status = 0;
-  std::string last_error;
-  std::optional<TimePoint> delivered_at;
-  std::optional<TimePoint> next_retry_at;
-  TimePoint created_at;
-  std::vector<AttemptRecord> attempts;  // filled by get()
-};
-
-// What one finished attempt (or a decision not to attempt) changes.
+// What one finished attempt (or a decision not to attempt, or to defer) changes.
 struct AttemptUpdate {
+  LogEntryKind kind = LogEntryKind::attempt;
   std::string delivery_id;
   std::string webhook_id;
   std::string tenant;
@@ -54,11 +35,11 @@ struct AttemptUpdate {
   std::string event_type;
   TimePoint created_at;  // used only when the delivery record is new
   DeliveryStatus status = DeliveryStatus::pending;
-  AttemptRecord attempt;
+  AttemptRecord attempt;  // deferred: the number of the attempt it will make, and when
   std::optional<TimePoint> next_retry_at;
-  bool counts_for_health = true;  // false for deliveries not attempted
   bool success = false;
-  bool disable_endpoint = false;  // the endpoint answered 410 Gone
+  bool disable_endpoint = false;       // the endpoint answered 410 Gone
+  std::shared_ptr<const Event> event;  // kept for redelivery with the entry (null: not kept)
 };
 
 struct WebhookHealth {
@@ -79,20 +60,19 @@ struct DeliveryPage {
   std::optional<std::string> next_cursor;
 };
 
-// A delivery's id is derived from (tenant, event, webhook), so an event consumed twice (after a
-// crash) updates the same record instead of creating a second one.
-std::string delivery_id_for(std::string_view tenant, std::string_view event_id,
-                            std::string_view webhook_id);
-
 class DeliveryLog {
  public:
   DeliveryLog(redis::Client& redis, DeliveryLogLimits limits) : redis_(redis), limits_(limits) {}
 
-  asio::awaitable<Result<WebhookHealth, StoreError>> record(const AttemptUpdate& update);
-  // Keeps the event (type, source, time, data) for redelivery, as long as deliveries are kept.
-  asio::awaitable<Result<void, StoreError>> keep_event(const Event& event);
-  asio::awaitable<Result<Event, StoreError>> load_event(std::string_view tenant,
-                                                        std::string_view event_id);
+  // Logs every entry, and keeps their events, in one script call (lua/record_deliveries.lua);
+  // answers each entry's webhook health after it, in order. An entry whose attempt is logged
+  // already (sent again after a timeout) changes nothing and is not counted again. Entries of a
+  // deleted webhook are not logged (webhook_exists is false).
+  asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> record_batch(
+      std::vector<AttemptUpdate> entries);
+  asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update);
+  // The event of a delivery, as it was published, for a redelivery.
+  asio::awaitable<Result<Event, StoreError>> load_event(const Delivery& delivery);
 
   // Newest first. `cursor` is opaque (from next_cursor).
   asio::awaitable<Result<DeliveryPage, StoreError>> list(std::string_view webhook_id,
@@ -104,8 +84,13 @@ class DeliveryLog {
                                                     std::string_view delivery_id);
 
  private:
+  // Whether this entry should count and age the webhook's index: every max_per_webhook/16th
+  // (at most every 64th) new delivery a writer logs for it, counted in buckets of webhook ids.
+  bool check_bound(std::string_view webhook_id);
+
   redis::Client& redis_;
   DeliveryLogLimits limits_;
+  std::array<std::uint32_t, 1024> logged_per_bucket_{};
 };
 
 }  // namespace hookstream::store

@@ -1,5 +1,5 @@
-// The delivery log's script on a real Redis: the per-webhook bound, the age bound, and the
-// webhook's health fields.
+// The delivery log's script on a real Redis: the per-webhook bound, the age bound, the webhook's
+// health fields, batching, idempotent counting, the kept events and records logged by 0.2.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include "common/asio.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/delivery_log.hpp"
+#include "common/store/delivery_log_writer.hpp"
 #include "common/store/layout.hpp"
 #include "tests/fixtures/redis_server.hpp"
 
@@ -55,19 +56,33 @@ class DeliveryLogTest : public ::testing::Test {
   }
 
   // A new delivery of event `n` to webhook `id`, `age` old.
-  Result<WebhookHealth, StoreError> record(DeliveryLog& log, const std::string& id, int n,
-                                           bool success = true, Millis age = 0ms) {
+  static AttemptUpdate entry(const std::string& id, int n, bool success, TimePoint created,
+                             int attempt = 1) {
     AttemptUpdate u;
     u.event_id = "evt_" + std::to_string(n);
     u.tenant = "acme";
     u.webhook_id = id;
     u.delivery_id = delivery_id_for(u.tenant, u.event_id, id);
     u.event_type = "submission.completed";
-    u.created_at = now_ - age;
+    u.created_at = created;
     u.status = success ? DeliveryStatus::succeeded : DeliveryStatus::pending;
-    u.attempt = {1, now_, success ? "success" : "http_error", success ? 200 : 500, "", "", 1};
+    u.attempt = {attempt, created, success ? "success" : "http_error", success ? 200 : 500, "",
+                 "",      1};
     u.success = success;
-    return await(log.record(u));
+    return u;
+  }
+  Result<WebhookHealth, StoreError> record(DeliveryLog& log, const std::string& id, int n,
+                                           bool success = true, Millis age = 0ms) {
+    return await(log.record(entry(id, n, success, now_ - age)));
+  }
+  // Redis commands run so far (INFO commandstats, scripts' inner calls included).
+  std::int64_t commands_run() {
+    const auto info = std::string(redis({"INFO", "commandstats"}).as_string());
+    std::int64_t total = 0;
+    for (std::size_t at = info.find("calls="); at != std::string::npos;
+         at = info.find("calls=", at + 1))
+      total += std::stoll(info.substr(at + 6));
+    return total;
   }
 
   std::int64_t index_size(const std::string& id) {
@@ -136,6 +151,160 @@ TEST_F(DeliveryLogTest, HealthCountsFailuresPausesOnceAndResetsOnSuccess) {
   EXPECT_FALSE(h->status_changed);  // success does not resume a paused endpoint (SPEC §4)
   EXPECT_EQ(webhook_field("wh_a", "consecutive_fails"), "0");
   EXPECT_EQ(webhook_field("wh_a", "last_delivery_ok"), "1");
+}
+
+TEST_F(DeliveryLogTest, OneCallLogsABatchAtAboutOneRedisCommandPerDelivery) {
+  DeliveryLog log(client_, {});
+  create_webhook("wh_a");
+  auto event = std::make_shared<Event>();
+  event->tenant = "acme";
+  event->type = "submission.completed";
+  event->time = now_;
+  event->data = R"({"n":1})";
+  std::vector<AttemptUpdate> batch;
+  for (int n = 0; n < 200; ++n) {
+    auto u = entry("wh_a", n, true, now_);
+    auto e = std::make_shared<Event>(*event);
+    e->id = u.event_id;
+    u.event = e;
+    batch.push_back(std::move(u));
+  }
+  const auto before = commands_run();
+  auto r = await(log.record_batch(std::move(batch)));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 200u);
+  EXPECT_TRUE(r->back().webhook_exists);
+  const auto used = commands_run() - before - 1;  // the INFO of the first count
+  // A SET per delivery; per batch the EVALSHA, the webhook's HMGET and health, one ZADD, the
+  // events' HSET and PEXPIRE, and a bound check.
+  EXPECT_LE(used, 200 + 12) << used;
+  EXPECT_EQ(index_size("wh_a"), 200);
+  auto page = await(log.list("wh_a", std::nullopt, 5, DeliveryStatus::succeeded));
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->deliveries.size(), 5u);
+  ASSERT_TRUE(page->next_cursor);
+  auto kept = await(log.load_event(page->deliveries.front()));
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->data, R"({"n":1})");  // verbatim
+  EXPECT_EQ(kept->id, page->deliveries.front().event_id);
+}
+
+TEST_F(DeliveryLogTest, AnAttemptSentAgainIsCountedOnce) {
+  DeliveryLog log(client_, {.pause_after_failures = 2});
+  create_webhook("wh_a");
+  const auto failed = entry("wh_a", 1, false, now_);
+  // As after a Redis timeout whose call had landed: the same attempt logged twice.
+  auto first = await(log.record(failed));
+  auto again = await(log.record(failed));
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(first->consecutive_fails, 1);
+  EXPECT_EQ(again->consecutive_fails, 1);
+  EXPECT_EQ(webhook_field("wh_a", "status"), "active");
+  // The next attempt of the same delivery counts, and pauses at the bound.
+  auto second = await(log.record(entry("wh_a", 1, false, now_, 2)));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->consecutive_fails, 2);
+  EXPECT_TRUE(second->status_changed);
+  auto d = await(log.get("wh_a", failed.delivery_id));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->attempt_count, 2);
+  ASSERT_EQ(d->attempts.size(), 2u);
+  EXPECT_EQ(d->attempts[1].number, 2);
+}
+
+TEST_F(DeliveryLogTest, TheBatchedWriterSendsWhatSettledInOneTickAsOneCall) {
+  DeliveryLog log(client_, {});
+  BatchedDeliveryLog writer(io_.get_executor(), log);
+  create_webhook("wh_a");
+  create_webhook("wh_b");
+  int answered = 0;
+  for (int n = 0; n < 50; ++n)
+    asio::co_spawn(
+        io_,
+        [&, n]() -> asio::awaitable<void> {
+          auto h = co_await writer.record(entry(n % 2 ? "wh_a" : "wh_b", n, true, now_));
+          if (h && h->webhook_exists) ++answered;
+          if (answered == 50) io_.stop();
+        },
+        asio::detached);
+  io_.restart();
+  io_.run_for(10s);
+  EXPECT_EQ(answered, 50);
+  EXPECT_EQ(writer.entries_sent(), 50u);
+  EXPECT_LE(writer.calls_sent(), 2u);
+  EXPECT_EQ(index_size("wh_a"), 25);
+  EXPECT_EQ(index_size("wh_b"), 25);
+}
+
+TEST_F(DeliveryLogTest, DeferredDeliveriesArePendingWithoutAnAttempt) {
+  DeliveryLog log(client_, {.pause_after_failures = 1});
+  create_webhook("wh_a");
+  auto u = entry("wh_a", 1, false, now_);
+  u.kind = LogEntryKind::deferred;
+  u.next_retry_at = now_ + 5s;
+  auto h = await(log.record(u));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->consecutive_fails, 0);  // not an attempt: never counted
+  auto d = await(log.get("wh_a", u.delivery_id));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, DeliveryStatus::pending);
+  EXPECT_EQ(d->attempt_count, 0);
+  EXPECT_TRUE(d->attempts.empty());
+  EXPECT_EQ(d->next_retry_at, now_ + 5s);
+}
+
+TEST_F(DeliveryLogTest, RecordsLoggedBefore03AreReadAndRewrittenByTheirNextAttempt) {
+  DeliveryLog log(client_, {});
+  create_webhook("wh_a");
+  const auto old = entry("wh_a", 7, false, now_);
+  const auto key = delivery_key(old.delivery_id);
+  const auto created = std::to_string(to_unix_millis(now_));
+  redis(
+      {"HSET",
+       key,
+       "webhook_id",
+       "wh_a",
+       "tenant",
+       "acme",
+       "event_id",
+       old.event_id,
+       "event_type",
+       "submission.completed",
+       "status",
+       "pending",
+       "attempt_count",
+       "1",
+       "response_status",
+       "500",
+       "last_error",
+       "HTTP 500",
+       "created_at",
+       created,
+       "a1",
+       R"({"number":1,"at":)" + created +
+           R"(,"outcome":"http_error","response_status":500,"response_body":"","error":"HTTP 500","duration_ms":3})"});
+  redis({"ZADD", webhook_deliveries_key("wh_a"), "0", index_member(now_, old.delivery_id)});
+  redis({"HSET", "hs:evt:acme:" + old.event_id, "type", "submission.completed", "source", "s",
+         "time", created, "data", R"({"old":true})"});
+  auto d = await(log.get("wh_a", old.delivery_id));
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_EQ(d->attempts.size(), 1u);
+  EXPECT_EQ(d->attempts[0].response_status, 500);
+  auto kept = await(log.load_event(*d));
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->data, R"({"old":true})");
+
+  ASSERT_TRUE(await(log.record(entry("wh_a", 7, true, now_, 2))));
+  EXPECT_EQ(redis({"TYPE", key}).as_string(), "string");
+  d = await(log.get("wh_a", old.delivery_id));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, DeliveryStatus::succeeded);
+  ASSERT_EQ(d->attempts.size(), 2u);
+  EXPECT_EQ(d->attempts[0].outcome, "http_error");
+  EXPECT_EQ(d->attempts[1].outcome, "success");
+  auto page = await(log.list("wh_a", std::nullopt, 10, std::nullopt));
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->deliveries.size(), 1u);
 }
 
 }  // namespace

@@ -402,7 +402,8 @@ TEST(DispatchStop, SigtermWhileRedisIsDownHandsTheRecordsBackWithoutWaitingOutTh
   p.publish("contact.created", {{"n", 0}});
   ASSERT_TRUE(rx.wait_for_count("/after-redis", 1, 20s)) << p.logs();
 
-  // Redis goes away; five events reach the dispatcher, which cannot log or deliver them.
+  // Redis goes away; five events reach the dispatcher, which cannot log them (it may POST them:
+  // nothing waits on Redis before the POST), so it cannot finish them.
   p.redis().stop();
   std::string input;
   for (int i = 1; i <= 5; ++i)

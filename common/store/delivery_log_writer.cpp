@@ -1,0 +1,61 @@
+#include "common/store/delivery_log_writer.hpp"
+
+#include <algorithm>
+
+#include "common/log.hpp"
+
+namespace hookstream::store {
+
+BatchedDeliveryLog::BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log,
+                                       BatchLimits limits)
+    : executor_(std::move(executor)), log_(log), limits_(limits) {}
+
+asio::awaitable<Result<WebhookHealth, StoreError>> BatchedDeliveryLog::record(
+    AttemptUpdate update) {
+  return await_completion<Answer>([this, u = std::move(update)](Completion<Answer> done) mutable {
+    waiting_.push_back(Waiting{std::move(u), std::move(done)});
+    schedule_flush();
+  });
+}
+
+// A flush is posted behind the work already queued, so the entries settled in this tick go
+// together; while the in-flight calls are unanswered, entries keep gathering.
+void BatchedDeliveryLog::schedule_flush() {
+  if (flush_posted_ || in_flight_ >= limits_.max_calls_in_flight) return;
+  flush_posted_ = true;
+  asio::post(executor_, [this] {
+    flush_posted_ = false;
+    flush();
+  });
+}
+
+void BatchedDeliveryLog::flush() {
+  while (!waiting_.empty() && in_flight_ < limits_.max_calls_in_flight) {
+    const auto n = std::min(waiting_.size(), limits_.max_entries);
+    std::vector<Waiting> batch(std::make_move_iterator(waiting_.begin()),
+                               std::make_move_iterator(waiting_.begin() + static_cast<long>(n)));
+    waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<long>(n));
+    ++in_flight_;
+    ++calls_sent_;
+    entries_sent_ += n;
+    asio::co_spawn(executor_, send(std::move(batch)), log::on_exception("delivery log batch"));
+  }
+}
+
+asio::awaitable<void> BatchedDeliveryLog::send(std::vector<Waiting> batch) {
+  std::vector<AttemptUpdate> entries;
+  entries.reserve(batch.size());
+  // A failed call fails every entry; their callers send them again (counting is idempotent).
+  for (auto& w : batch) entries.push_back(std::move(w.update));
+  auto answer = co_await log_.record_batch(std::move(entries));
+  --in_flight_;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (answer)
+      std::move(batch[i].done)(Answer((*answer)[i]));
+    else
+      std::move(batch[i].done)(Answer(fail(answer.error())));
+  }
+  if (!waiting_.empty()) schedule_flush();
+}
+
+}  // namespace hookstream::store

@@ -1,0 +1,60 @@
+#pragma once
+// How the dispatcher logs what it settled. DeliveryLogWriter is the narrow interface the engine
+// depends on (tests give it a fake); BatchedDeliveryLog is the real one: every entry settled in
+// one tick of its executor goes to Redis in one script call (DeliveryLog::record_batch), and each
+// caller resumes with its own entry's answer once that call was answered. Nothing is acknowledged
+// before Redis answered, so a record's offset is committed only after the batch that logged it.
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "common/asio.hpp"
+#include "common/completion.hpp"
+#include "common/store/delivery_log.hpp"
+
+namespace hookstream::store {
+
+class DeliveryLogWriter {
+ public:
+  virtual ~DeliveryLogWriter() = default;
+  // The webhook's health after the entry was logged, or why it was not (then nothing of it was
+  // logged, or it was and sending it again changes nothing: counting is idempotent).
+  virtual asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update) = 0;
+};
+
+struct BatchLimits {
+  std::size_t max_entries = 512;        // per script call
+  std::size_t max_calls_in_flight = 2;  // calls sent and not answered; more entries wait and batch
+};
+
+// One per executor (thread), like the Redis client it writes through.
+class BatchedDeliveryLog final : public DeliveryLogWriter {
+ public:
+  BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log, BatchLimits limits = {});
+
+  asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update) override;
+
+  std::size_t calls_sent() const { return calls_sent_; }
+  std::size_t entries_sent() const { return entries_sent_; }
+
+ private:
+  using Answer = Result<WebhookHealth, StoreError>;
+  struct Waiting {
+    AttemptUpdate update;
+    Completion<Answer> done;
+  };
+  void schedule_flush();
+  void flush();
+  asio::awaitable<void> send(std::vector<Waiting> batch);
+
+  asio::any_io_executor executor_;
+  DeliveryLog& log_;
+  BatchLimits limits_;
+  std::vector<Waiting> waiting_;
+  bool flush_posted_ = false;
+  std::size_t in_flight_ = 0;
+  std::size_t calls_sent_ = 0;
+  std::size_t entries_sent_ = 0;
+};
+
+}  // namespace hookstream::store

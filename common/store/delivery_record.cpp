@@ -1,0 +1,349 @@
+#include "common/store/delivery_record.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "common/ids.hpp"
+#include "common/store/redis_hash.hpp"
+
+namespace hookstream::store {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kCreatedDigits = 16;
+
+void append_int(std::string& out, std::int64_t v) {
+  std::array<char, 24> buf{};
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), static_cast<std::size_t>(end - buf.data()));
+}
+
+void append_time(std::string& out, const std::optional<TimePoint>& t) {
+  if (t)
+    append_int(out, to_unix_millis(*t));
+  else
+    out += "null";
+}
+
+void append_field(std::string& out, std::string_view name) {
+  out += '"';
+  out += name;
+  out += "\":";
+}
+
+std::optional<TimePoint> optional_time(const json& j, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return from_unix_millis(it->get<std::int64_t>());
+}
+
+std::string string_or(const json& j, const char* name) {
+  const auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+template <typename T>
+T number_or(const json& j, const char* name, T fallback) {
+  const auto it = j.find(name);
+  return it != j.end() && it->is_number() ? it->get<T>() : fallback;
+}
+
+AttemptRecord attempt_from(const json& j) {
+  AttemptRecord a;
+  a.number = number_or(j, "number", 0);
+  a.at = from_unix_millis(number_or<std::int64_t>(j, "at", 0)).value_or(TimePoint{});
+  a.outcome = string_or(j, "outcome");
+  a.response_status = number_or(j, "response_status", 0);
+  a.response_body = string_or(j, "response_body");
+  a.error = string_or(j, "error");
+  a.duration_ms = number_or<std::int64_t>(j, "duration_ms", 0);
+  return a;
+}
+
+StoreError incomplete(std::string_view id) {
+  return StoreError{StoreErrc::corrupt, "delivery " + std::string(id) + " is incomplete in Redis"};
+}
+
+Result<Delivery, StoreError> from_json(std::string_view id, std::string_view text) {
+  const auto j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return fail(incomplete(id));
+  Delivery d;
+  d.id = std::string(id);
+  d.webhook_id = string_or(j, "webhook_id");
+  d.tenant = string_or(j, "tenant");
+  d.event_id = string_or(j, "event_id");
+  d.event_type = string_or(j, "event_type");
+  const auto status = parse_delivery_status(string_or(j, "status"));
+  const auto created = optional_time(j, "created_at");
+  if (!status || !created || d.webhook_id.empty()) return fail(incomplete(id));
+  d.status = *status;
+  d.created_at = *created;
+  d.attempt_count = number_or(j, "attempt_count", 0);
+  d.response_status = number_or(j, "response_status", 0);
+  d.last_error = string_or(j, "last_error");
+  d.delivered_at = optional_time(j, "delivered_at");
+  d.next_retry_at = optional_time(j, "next_retry_at");
+  d.event_key = string_or(j, "event_key");
+  // Lua's cjson writes an empty array as {}: no attempts either way.
+  if (const auto it = j.find("attempts"); it != j.end() && it->is_array())
+    for (const auto& a : *it)
+      if (a.is_object()) d.attempts.push_back(attempt_from(a));
+  return d;
+}
+
+Result<Delivery, StoreError> from_hash(std::string_view id, const redis::Reply& reply,
+                                       const std::vector<std::string_view>& legacy_attempts) {
+  const auto f = to_fields(reply);
+  if (f.empty()) return fail(StoreError{StoreErrc::not_found, "no delivery " + std::string(id)});
+  Delivery d;
+  d.id = std::string(id);
+  d.webhook_id = field_or(f, "webhook_id");
+  d.tenant = field_or(f, "tenant");
+  d.event_id = field_or(f, "event_id");
+  d.event_type = field_or(f, "event_type");
+  const auto status = parse_delivery_status(field_or(f, "status"));
+  const auto created = time_field(f, "created_at");
+  if (!status || !created || d.webhook_id.empty()) return fail(incomplete(id));
+  d.status = *status;
+  d.created_at = *created;
+  d.attempt_count = static_cast<int>(int_field(f, "attempt_count").value_or(0));
+  d.response_status = static_cast<int>(int_field(f, "response_status").value_or(0));
+  d.last_error = field_or(f, "last_error");
+  d.delivered_at = time_field(f, "delivered_at");
+  d.next_retry_at = time_field(f, "next_retry_at");
+  std::vector<std::string_view> items = legacy_attempts;
+  for (const auto& [name, value] : f)
+    if (name.size() > 1 && name[0] == 'a' &&
+        name.find_first_not_of("0123456789", 1) == std::string::npos)
+      items.push_back(value);
+  for (const auto item : items)
+    if (const auto j = json::parse(item, nullptr, false); j.is_object())
+      d.attempts.push_back(attempt_from(j));
+  return d;
+}
+
+}  // namespace
+
+std::string_view to_string(DeliveryStatus s) {
+  switch (s) {
+    case DeliveryStatus::pending:
+      return "pending";
+    case DeliveryStatus::succeeded:
+      return "succeeded";
+    case DeliveryStatus::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view text) {
+  for (auto s : {DeliveryStatus::pending, DeliveryStatus::succeeded, DeliveryStatus::failed})
+    if (to_string(s) == text) return s;
+  return std::nullopt;
+}
+
+std::string delivery_id_for(std::string_view tenant, std::string_view event_id,
+                            std::string_view webhook_id) {
+  std::string material;
+  material.reserve(tenant.size() + event_id.size() + webhook_id.size() + 2);
+  material.append(tenant).append(1, '\n').append(event_id).append(1, '\n').append(webhook_id);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(material.data(), material.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  static constexpr std::string_view kAlphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+  std::string out = std::string(id_prefix::delivery) + "_";
+  for (std::size_t i = 0; i < 26; ++i) out.push_back(kAlphabet[digest[i] & 31]);
+  return out;
+}
+
+std::string index_member(TimePoint created_at, std::string_view delivery_id) {
+  std::array<char, 24> buf{};
+  const auto n = std::snprintf(buf.data(), buf.size(), "%016lld",
+                               static_cast<long long>(to_unix_millis(created_at)));
+  std::string out(buf.data(), static_cast<std::size_t>(n));
+  out += ':';
+  out += delivery_id;
+  return out;
+}
+
+std::optional<std::string_view> delivery_of_index_member(std::string_view member) {
+  const auto prefix = std::string(id_prefix::delivery) + "_";
+  if (member.size() != kCreatedDigits + 1 + prefix.size() + 26 || member[kCreatedDigits] != ':' ||
+      member.find_first_not_of("0123456789") != kCreatedDigits)
+    return std::nullopt;
+  const auto id = member.substr(kCreatedDigits + 1);
+  if (!id.starts_with(prefix)) return std::nullopt;
+  return id;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  const bool ascii = std::all_of(text.begin(), text.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii) {
+    // Rare (response bodies, error texts): nlohmann checks the UTF-8 and replaces what is invalid.
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          std::array<char, 8> buf{};
+          std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(c));
+          out += buf.data();
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string encode_attempt(const AttemptRecord& a) {
+  std::string out;
+  out.reserve(128 + a.response_body.size() + a.error.size());
+  out += "{\"number\":";
+  append_int(out, a.number);
+  out += ",\"at\":";
+  append_int(out, to_unix_millis(a.at));
+  out += ",\"outcome\":";
+  append_json_string(out, a.outcome);
+  out += ",\"response_status\":";
+  append_int(out, a.response_status);
+  out += ",\"response_body\":";
+  append_json_string(out, a.response_body);
+  out += ",\"error\":";
+  append_json_string(out, a.error);
+  out += ",\"duration_ms\":";
+  append_int(out, a.duration_ms);
+  out += '}';
+  return out;
+}
+
+std::string encode_record(const RecordFields& r) {
+  std::string out;
+  out.reserve(320 + r.last_error.size() + r.attempt_json.size());
+  out += '{';
+  append_field(out, "webhook_id");
+  append_json_string(out, r.webhook_id);
+  out += ',';
+  append_field(out, "tenant");
+  append_json_string(out, r.tenant);
+  out += ',';
+  append_field(out, "event_id");
+  append_json_string(out, r.event_id);
+  out += ',';
+  append_field(out, "event_type");
+  append_json_string(out, r.event_type);
+  out += ',';
+  append_field(out, "status");
+  append_json_string(out, to_string(r.status));
+  out += ',';
+  append_field(out, "attempt_count");
+  append_int(out, r.attempt_count);
+  out += ',';
+  append_field(out, "response_status");
+  append_int(out, r.response_status);
+  out += ',';
+  append_field(out, "last_error");
+  append_json_string(out, r.last_error);
+  out += ',';
+  append_field(out, "delivered_at");
+  append_time(out, r.delivered_at);
+  out += ',';
+  append_field(out, "next_retry_at");
+  append_time(out, r.next_retry_at);
+  out += ',';
+  append_field(out, "created_at");
+  append_int(out, to_unix_millis(r.created_at));
+  out += ',';
+  append_field(out, "updated_at");
+  append_int(out, to_unix_millis(r.updated_at));
+  out += ',';
+  append_field(out, "event_key");
+  append_json_string(out, r.event_key);
+  out += ',';
+  append_field(out, "attempts");
+  out += '[';
+  out += r.attempt_json;
+  out += "]}";
+  return out;
+}
+
+std::string kept_event_field(std::string_view tenant, std::string_view event_id) {
+  std::string out;
+  out.reserve(tenant.size() + event_id.size() + 1);
+  out.append(tenant).append(1, ':').append(event_id);
+  return out;
+}
+
+std::string encode_kept_event(const Event& e) {
+  std::string out;
+  out.reserve(64 + e.type.size() + e.source.size() + e.data.size());
+  out += '[';
+  append_json_string(out, e.type);
+  out += ',';
+  append_json_string(out, e.source);
+  out += ',';
+  append_int(out, to_unix_millis(e.time));
+  out += "]\n";
+  out += e.data;
+  return out;
+}
+
+Result<Event, StoreError> decode_kept_event(std::string_view tenant, std::string_view event_id,
+                                            std::string_view value) {
+  const auto gone = [&] {
+    return StoreError{StoreErrc::not_found,
+                      "the event " + std::string(event_id) + " is no longer kept"};
+  };
+  const auto newline = value.find('\n');
+  if (newline == std::string_view::npos) return fail(gone());
+  const auto head = json::parse(value.substr(0, newline), nullptr, false);
+  if (!head.is_array() || head.size() != 3 || !head[0].is_string() || !head[1].is_string() ||
+      !head[2].is_number_integer())
+    return fail(gone());
+  Event e;
+  e.id = std::string(event_id);
+  e.tenant = std::string(tenant);
+  e.type = head[0].get<std::string>();
+  e.source = head[1].get<std::string>();
+  e.time = from_unix_millis(head[2].get<std::int64_t>()).value_or(TimePoint{});
+  e.data = std::string(value.substr(newline + 1));
+  return e;
+}
+
+Result<Delivery, StoreError> decode_delivery(std::string_view id, const redis::Reply& record,
+                                             const std::vector<std::string_view>& legacy_attempts) {
+  Result<Delivery, StoreError> d = record.is_array() ? from_hash(id, record, legacy_attempts)
+                                                     : from_json(id, record.as_string());
+  if (d)
+    std::stable_sort(
+        d->attempts.begin(), d->attempts.end(),
+        [](const AttemptRecord& x, const AttemptRecord& y) { return x.number < y.number; });
+  return d;
+}
+
+}  // namespace hookstream::store

@@ -1,0 +1,190 @@
+-- Logs a batch of settled deliveries (common/store/delivery_log.cpp, record_batch): one call for
+-- every attempt a dispatcher shard settled in one tick. Keys are computed here from ids (a single
+-- Redis or a replicated primary; not Redis Cluster).
+--
+-- ARGV[1] retention ms, [2] consecutive failures that pause, [3] index bound per webhook,
+-- [4] changes channel, [5] now ms, [6] event bucket key, [7] number of events E, then E pairs
+-- (field "<tenant>:<event id>", the kept event), then the entries, 11 values each:
+--   kind ('a' attempt, 'n' not attempted, 'd' deferred), delivery id, webhook id, attempt number,
+--   record JSON (the whole record, as it is when new), attempt JSON ('' for 'd'), index member,
+--   bound check ('1': count and age the webhook's index), outcome ('1' success, '0' failure,
+--   'g' 410 Gone), status, next_retry_at ms ('').
+-- Returns, per webhook in the batch: webhook id, status ('gone' when deleted), consecutive_fails,
+-- '1' if this batch paused or disabled it.
+--
+-- Per delivery this costs one SET (a new record, with its TTL); per webhook in the batch an HMGET
+-- of its health, one ZADD of its new index members, its health written when it changed (and
+-- last_delivery_at at most once a second); per batch one HSET and PEXPIRE of the kept events. A
+-- record that exists already (a retry, a redelivery, a record read twice) is read and merged.
+-- An attempt already in its record (a batch sent again after a timeout, a record consumed twice)
+-- is not logged or counted again: health counting is idempotent.
+local retention, pause_after = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max, channel, now = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local bucket = ARGV[6]
+local nevents = tonumber(ARGV[7])
+local first = 8 + 2 * nevents
+local F = 11
+
+if nevents > 0 then
+  redis.call('HSET', bucket, unpack(ARGV, 8, first - 1))
+  redis.call('PEXPIRE', bucket, retention)
+end
+
+-- A record as a table: the JSON string, or a hash written before 0.3 (attempts in "a<N>" fields
+-- or, before 0.2, in a "<key>:attempts" list).
+local function load(key)
+  local v = redis.pcall('GET', key)
+  if v == false then return nil end
+  if type(v) == 'string' then return cjson.decode(v) end
+  local fields = redis.call('HGETALL', key)
+  local rec, attempts = {}, {}
+  for i = 1, #fields, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if string.match(name, '^a%d+$') then
+      attempts[#attempts + 1] = cjson.decode(value)
+    elseif name == 'attempt_count' or name == 'response_status' then
+      rec[name] = tonumber(value) or 0
+    elseif name == 'created_at' or name == 'updated_at' or name == 'delivered_at' or
+        name == 'next_retry_at' then
+      rec[name] = tonumber(value) or cjson.null
+    else
+      rec[name] = value
+    end
+  end
+  for _, item in ipairs(redis.call('LRANGE', key .. ':attempts', 0, -1)) do
+    attempts[#attempts + 1] = cjson.decode(item)
+  end
+  redis.call('DEL', key .. ':attempts')
+  rec.attempts = attempts
+  return rec
+end
+
+local function has_attempt(rec, number)
+  if type(rec.attempts) ~= 'table' then return false end
+  for _, a in ipairs(rec.attempts) do
+    if tonumber(a.number) == number then return true end
+  end
+  return false
+end
+
+-- Writes entry i's record; returns 'new', 'updated' or 'duplicate'.
+local function write(i, key)
+  local kind, number = ARGV[i], tonumber(ARGV[i + 3])
+  if kind ~= 'd' and number == 1 then
+    if redis.call('SET', key, ARGV[i + 4], 'PX', retention, 'NX') then return 'new' end
+  end
+  local rec = load(key)
+  if not rec then
+    redis.call('SET', key, ARGV[i + 4], 'PX', retention)
+    return 'new'
+  end
+  if kind ~= 'd' and has_attempt(rec, number) then return 'duplicate' end
+  local fresh = cjson.decode(ARGV[i + 4])
+  local attempts = type(rec.attempts) == 'table' and rec.attempts or {}
+  if kind == 'd' then
+    rec.status = 'pending'
+    rec.next_retry_at = fresh.next_retry_at
+  else
+    for _, name in ipairs({'status', 'attempt_count', 'response_status', 'last_error',
+        'delivered_at', 'next_retry_at'}) do
+      rec[name] = fresh[name]
+    end
+    attempts[#attempts + 1] = cjson.decode(ARGV[i + 5])
+    table.sort(attempts, function(x, y) return tonumber(x.number) < tonumber(y.number) end)
+    while #attempts > 50 do table.remove(attempts, 1) end
+  end
+  rec.attempts = attempts
+  rec.updated_at = now
+  rec.event_key = fresh.event_key
+  redis.call('SET', key, cjson.encode(rec), 'PX', retention)
+  return 'updated'
+end
+
+-- The entries of each webhook, in batch order.
+local order, groups = {}, {}
+for i = first, #ARGV, F do
+  local wh = ARGV[i + 2]
+  if not groups[wh] then
+    groups[wh] = {}
+    order[#order + 1] = wh
+  end
+  local g = groups[wh]
+  g[#g + 1] = i
+end
+
+local out = {}
+for _, wh in ipairs(order) do
+  local whkey = 'hs:wh:' .. wh
+  local h = redis.call('HMGET', whkey, 'url', 'status', 'consecutive_fails', 'last_delivery_at',
+    'last_delivery_ok')
+  if not h[1] then
+    out[#out + 1] = {wh, 'gone', '0', '0'}
+  else
+    local status = h[2] or 'active'
+    local before = tonumber(h[3] or '0') or 0
+    local fails, counted, last_ok, changed, check = before, false, nil, false, false
+    local members = {}
+    for _, i in ipairs(groups[wh]) do
+      local written = write(i, 'hs:dlv:' .. ARGV[i + 1])
+      if written == 'new' then
+        members[#members + 1] = 0
+        members[#members + 1] = ARGV[i + 6]
+        if ARGV[i + 7] == '1' then check = true end
+      end
+      if written ~= 'duplicate' and ARGV[i] == 'a' then
+        counted = true
+        local outcome = ARGV[i + 8]
+        if outcome == '1' then fails = 0 else fails = fails + 1 end
+        last_ok = outcome == '1' and '1' or '0'
+        if outcome == 'g' and status ~= 'disabled' then
+          status, changed = 'disabled', true
+        elseif outcome ~= '1' and status == 'active' and fails >= pause_after then
+          status, changed = 'paused', true
+        end
+      end
+    end
+    local index = whkey .. ':deliveries'
+    if #members > 0 then redis.call('ZADD', index, unpack(members)) end
+    if check then
+      -- Trimmed in steps, each one DEL and one ZREM for many entries: by count once the index
+      -- holds an eighth more than its bound (at most 256 a call), and by age.
+      local n = redis.call('ZCARD', index)
+      local drop = {}
+      if n > max + math.max(1, math.floor(max / 8)) then
+        drop = redis.call('ZRANGE', index, 0, math.min(n - max, 256) - 1)
+      end
+      local cutoff = '(' .. string.format('%016d', now - retention)
+      for _, m in ipairs(redis.call('ZRANGEBYLEX', index, '-', cutoff, 'LIMIT', 0, 100)) do
+        drop[#drop + 1] = m
+      end
+      if #drop > 0 then
+        local records = {}
+        for _, m in ipairs(drop) do
+          local d = 'hs:dlv:' .. string.sub(m, 18)
+          records[#records + 1] = d
+          records[#records + 1] = d .. ':attempts'
+        end
+        redis.call('DEL', unpack(records))
+        redis.call('ZREM', index, unpack(drop))
+      end
+    end
+    if counted then
+      if changed then
+        redis.call('HSET', whkey, 'consecutive_fails', fails, 'last_delivery_at', now,
+          'last_delivery_ok', last_ok, 'status', status, 'updated_at', now)
+        redis.call('INCR', 'hs:webhooks:version')
+        redis.call('PUBLISH', channel, cjson.decode(ARGV[groups[wh][1] + 4]).tenant)
+        if status == 'paused' then
+          redis.call('SADD', 'hs:webhooks:paused', wh)
+        else
+          redis.call('SREM', 'hs:webhooks:paused', wh)
+        end
+      elseif fails ~= before or h[5] ~= last_ok or now - (tonumber(h[4] or '0') or 0) >= 1000 then
+        redis.call('HSET', whkey, 'consecutive_fails', fails, 'last_delivery_at', now,
+          'last_delivery_ok', last_ok)
+      end
+    end
+    out[#out + 1] = {wh, status, tostring(fails), changed and '1' or '0'}
+  end
+end
+return out
