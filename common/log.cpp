@@ -51,10 +51,7 @@ void init(std::string_view component, Level level) {
   s.component = std::string(component);
   s.logger->set_level(to_spdlog(level));
   s.logger->flush_on(spdlog::level::trace);
-}
-
-bool enabled(Level level) {
-  return state().logger->should_log(to_spdlog(level));
+  detail::threshold.store(level, std::memory_order_relaxed);
 }
 
 void write(Level level, std::string_view msg, const nlohmann::json& fields) {
@@ -69,6 +66,13 @@ void write(Level level, std::string_view msg, const nlohmann::json& fields) {
     for (const auto& [k, v] : fields.items()) line[k] = v;
   s.logger->log(to_spdlog(level), "{}",
                 line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  nlohmann::json object = nlohmann::json::object();
+  // emplace keeps the first of repeated keys, as a JSON object built from a braced list does.
+  for (const auto& f : fields) object.emplace(std::string(f.key()), f.value());
+  write(level, msg, object);
 }
 
 }  // namespace hookstream::log

@@ -2,8 +2,11 @@
 // Standard Webhooks signatures (https://www.standardwebhooks.com): a `webhook-signature` header of
 // space-separated "v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">" entries, one per active
 // secret, so receivers keep verifying while a secret rotates.
+#include <openssl/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,20 +26,34 @@ std::string generate_secret(Random& random);
 // The HMAC key inside a secret: base64 after the optional "whsec_" prefix.
 Result<std::string> decode_secret(std::string_view secret);
 
-// One "v1,<base64>" entry for a raw HMAC key.
-std::string sign(std::string_view key, std::string_view msg_id, std::int64_t timestamp,
-                 std::string_view body);
+// Frees an HMAC context (defined in signing.cpp, so this header needs no <openssl/evp.h>).
+struct MacCtxFree {
+  void operator()(EVP_MAC_CTX* ctx) const noexcept;
+};
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxFree>;
 
-// Holds the decoded keys of a webhook's active secrets (current first, then a rotating-out one).
+// The active secrets of a webhook (current first, then a rotating-out one), each already keyed
+// into an HMAC-SHA256 context that every signature restarts instead of hashing the key again.
+// Move-only. Signing reuses those contexts, so one Signer serves one thread at a time.
 class Signer {
  public:
+  // Fails on an empty list, a secret that does not decode, or an OpenSSL failure.
   static Result<Signer> from_secrets(const std::vector<std::string>& secrets);
-  // The `webhook-signature` header value.
-  std::string signature_header(std::string_view msg_id, std::int64_t timestamp,
-                               std::string_view body) const;
+  // Declared, because a vector of unique_ptr still claims to be copyable.
+  Signer(const Signer&) = delete;
+  Signer& operator=(const Signer&) = delete;
+  Signer(Signer&&) noexcept = default;
+  Signer& operator=(Signer&&) noexcept = default;
+  ~Signer() = default;
+
+  // The `webhook-signature` header value: one "v1,<base64>" entry per secret, space-separated.
+  // An OpenSSL failure is an error, never a wrong or partial header.
+  Result<std::string> signature_header(std::string_view msg_id, std::int64_t timestamp,
+                                       std::string_view body);
 
  private:
-  std::vector<std::string> keys_;
+  Signer() = default;
+  std::vector<MacCtxPtr> keyed_;
 };
 
 enum class VerifyErrc {

@@ -81,6 +81,11 @@ struct Dispatcher::EndpointGate {
   explicit EndpointGate(asio::any_io_executor ex, std::size_t n) : slots(std::move(ex), n) {}
   AsyncSemaphore slots;
   std::vector<Clock::time_point> started;  // attempts under way (at most the slot count)
+  // The webhook made ready for requests, and the cached webhook it was made from: the cache
+  // builds new Webhook objects whenever a webhook changed, so the address names the version.
+  std::optional<http::PreparedEndpoint> prepared;
+  const store::Webhook* prepared_from = nullptr;
+  TenantWebhooksPtr prepared_snapshot;  // keeps prepared_from alive and unique
 };
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const DispatcherConfig& config,
@@ -362,7 +367,7 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   ++in_flight_;
   deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
   const auto attempted_at = deps_.clock.now();
-  auto result = co_await send(task, *webhook, attempted_at);
+  auto result = co_await send(task, *gate, snapshot, *webhook, attempted_at);
   const auto release = [&] {
     --in_flight_;
     deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
@@ -404,14 +409,33 @@ asio::awaitable<void> Dispatcher::sweep_stalled_endpoints() {
   }
 }
 
-asio::awaitable<http::DeliveryResult> Dispatcher::send(const DeliveryTask& task,
+asio::awaitable<http::DeliveryResult> Dispatcher::send(const DeliveryTask& task, EndpointGate& gate,
+                                                       const TenantWebhooksPtr& snapshot,
                                                        const store::Webhook& webhook,
                                                        TimePoint started) {
+  // A webhook's URL, keys and headers are made ready once per version of it, not per attempt.
+  Result<void> ready;
+  if (gate.prepared_from != &webhook || gate.prepared_snapshot != snapshot ||
+      (gate.prepared && gate.prepared->valid_until && started >= *gate.prepared->valid_until)) {
+    gate.prepared.reset();
+    gate.prepared_from = nullptr;
+    gate.prepared_snapshot.reset();
+    auto prepared =
+        http::prepare_endpoint({webhook.url, webhook.signing_secrets(started), webhook.headers,
+                                webhook.signing_secrets_change_at(started)});
+    if (prepared) {
+      gate.prepared = std::move(*prepared);
+      gate.prepared_from = &webhook;
+      gate.prepared_snapshot = snapshot;
+    } else {
+      ready = fail(std::move(prepared).error());
+    }
+  }
   const http::WebhookMessage message{task.event->id, task.event->type, task.payload, task.attempt,
                                      false};
-  auto request =
-      http::build_webhook_request({webhook.url, webhook.signing_secrets(started), webhook.headers},
-                                  message, started, config_.delivery_timeout);
+  auto request = ready ? http::build_webhook_request(*gate.prepared, message, started,
+                                                     config_.delivery_timeout)
+                       : Result<http::DeliveryRequest>(fail(std::move(ready).error()));
   http::DeliveryResult result;
   if (!request) {
     result.outcome = http::Outcome::invalid_response;

@@ -67,7 +67,8 @@ class Dispatcher {
   asio::awaitable<void> deliver_counted(DeliveryTask task);  // deliver, then free a pending unit
   // One attempt: the signed POST (under the endpoint's and the global slot), then settle() logs
   // it and schedules the retry (after the slots are released).
-  asio::awaitable<http::DeliveryResult> send(const DeliveryTask& task,
+  asio::awaitable<http::DeliveryResult> send(const DeliveryTask& task, EndpointGate& gate,
+                                             const TenantWebhooksPtr& snapshot,
                                              const store::Webhook& webhook, TimePoint started);
   asio::awaitable<void> settle(DeliveryTask& task, const store::Webhook& webhook,
                                http::DeliveryResult result, TimePoint started);

@@ -18,6 +18,16 @@ bool Connection::looks_alive() {
   return tls != nullptr;
 }
 
+namespace {
+
+// A connection idle for less than this is reused without the peek, a recv(2) per request on a
+// busy endpoint: receivers keep idle connections open for seconds, and a reused connection that
+// turns out to be closed is retried once on a fresh one (DeliveryClient), so the peek only spares
+// that retry.
+constexpr Millis kTrustedIdle{1000};
+
+}  // namespace
+
 ConnectionPool::ConnectionPool(std::size_t max_idle_per_origin, Millis idle_timeout)
     : max_idle_per_origin_(max_idle_per_origin), idle_timeout_(idle_timeout) {}
 
@@ -30,7 +40,8 @@ std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, Stea
   while (!connections.empty() && !found) {
     auto candidate = std::move(connections.back());
     connections.pop_back();
-    if (candidate->looks_alive()) found = std::move(candidate);
+    if (now - candidate->idle_since < kTrustedIdle || candidate->looks_alive())
+      found = std::move(candidate);
   }
   if (connections.empty()) idle_.erase(it);
   return found;

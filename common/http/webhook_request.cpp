@@ -42,38 +42,53 @@ bool is_reserved_header(std::string_view name) {
   return name.size() >= kOwn.size() && iequals(name.substr(0, kOwn.size()), kOwn);
 }
 
-Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
-                                              const WebhookMessage& message, TimePoint now,
-                                              Millis timeout) {
+Result<PreparedEndpoint> prepare_endpoint(const WebhookTarget& target) {
   auto url = parse_url(target.url);
   if (!url) return fail(std::move(url).error());
   auto signer = signing::Signer::from_secrets(target.secrets);
   if (!signer) return fail(std::move(signer).error());
-  const auto timestamp = to_unix_seconds(now);
-
-  DeliveryRequest req;
-  req.url = std::move(*url);
-  req.body = message.payload;
-  req.timeout = timeout;
-  req.headers.reserve(8 + target.headers.size());
-  req.headers.push_back({"content-type", "application/json"});
-  req.headers.push_back({"webhook-id", message.event_id});
-  req.headers.push_back({"webhook-timestamp", std::to_string(timestamp)});
-  req.headers.push_back({"webhook-signature",
-                         signer->signature_header(message.event_id, timestamp, *message.payload)});
-  req.headers.push_back({"x-hookstream-event-type", message.event_type});
-  req.headers.push_back({"x-hookstream-attempt", std::to_string(message.attempt)});
-  if (message.test) req.headers.push_back({"x-hookstream-test", "true"});
+  PreparedEndpoint endpoint{std::move(*url), std::move(*signer), {}, target.secrets_change_at};
   // Reserved names were refused when the webhook was saved; one that reached Redis another way
-  // (an older version, a hand edit) must still not replace or duplicate a header set above.
+  // (an older version, a hand edit) must still not replace or duplicate a header set by us.
   for (const auto& [name, value] : target.headers) {
     if (is_reserved_header(name)) {
       log::warn("reserved custom header not sent", {{"header", name.substr(0, 64)}});
       continue;
     }
-    req.headers.push_back({name, value});
+    endpoint.headers.push_back({name, value});
   }
+  return endpoint;
+}
+
+Result<DeliveryRequest> build_webhook_request(PreparedEndpoint& endpoint,
+                                              const WebhookMessage& message, TimePoint now,
+                                              Millis timeout) {
+  const auto timestamp = to_unix_seconds(now);
+  auto signature = endpoint.signer.signature_header(message.event_id, timestamp, *message.payload);
+  if (!signature) return fail(std::move(signature).error());
+
+  DeliveryRequest req;
+  req.url = endpoint.url;
+  req.body = message.payload;
+  req.timeout = timeout;
+  req.headers.reserve(7 + endpoint.headers.size());
+  req.headers.push_back({"content-type", "application/json"});
+  req.headers.push_back({"webhook-id", message.event_id});
+  req.headers.push_back({"webhook-timestamp", std::to_string(timestamp)});
+  req.headers.push_back({"webhook-signature", std::move(*signature)});
+  req.headers.push_back({"x-hookstream-event-type", message.event_type});
+  req.headers.push_back({"x-hookstream-attempt", std::to_string(message.attempt)});
+  if (message.test) req.headers.push_back({"x-hookstream-test", "true"});
+  req.headers.insert(req.headers.end(), endpoint.headers.begin(), endpoint.headers.end());
   return req;
+}
+
+Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
+                                              const WebhookMessage& message, TimePoint now,
+                                              Millis timeout) {
+  auto endpoint = prepare_endpoint(target);
+  if (!endpoint) return fail(std::move(endpoint).error());
+  return build_webhook_request(*endpoint, message, now, timeout);
 }
 
 }  // namespace hookstream::http

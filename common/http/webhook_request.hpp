@@ -3,6 +3,7 @@
 // own, then the webhook's custom headers. Shared by the dispatcher and the API's test pings, so a
 // test ping is exactly what a real delivery looks like.
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,7 @@
 #include <vector>
 #include "common/http/delivery_client.hpp"
 #include "common/result.hpp"
+#include "common/signing.hpp"
 
 namespace hookstream::http {
 
@@ -27,7 +29,19 @@ struct WebhookTarget {
   const std::string& url;
   std::vector<std::string> secrets;  // current first, then one rotating out
   const std::vector<std::pair<std::string, std::string>>& headers;
+  std::optional<TimePoint> secrets_change_at = {};  // when the one rotating out stops signing
 };
+
+// What a webhook's deliveries share, made ready once per version of the webhook instead of once
+// per attempt: the parsed URL, the signing keys (HMAC contexts keyed once) and the custom headers
+// that may be sent. Stale once the webhook changes or at `valid_until`. One thread at a time.
+struct PreparedEndpoint {
+  Url url;
+  signing::Signer signer;
+  std::vector<Header> headers;
+  std::optional<TimePoint> valid_until;
+};
+Result<PreparedEndpoint> prepare_endpoint(const WebhookTarget& target);
 
 // Header names a webhook's custom headers may not use: the signing headers (webhook-id,
 // webhook-timestamp, webhook-signature), hookstream's own (x-hookstream-*), and those that decide
@@ -35,6 +49,10 @@ struct WebhookTarget {
 // is saved; build_webhook_request drops them if one is stored anyway.
 bool is_reserved_header(std::string_view name);
 
+Result<DeliveryRequest> build_webhook_request(PreparedEndpoint& endpoint,
+                                              const WebhookMessage& message, TimePoint now,
+                                              Millis timeout);
+// Prepares the endpoint for this one request (test pings).
 Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
                                               const WebhookMessage& message, TimePoint now,
                                               Millis timeout);

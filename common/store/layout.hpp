@@ -11,8 +11,11 @@
 //   hs:changes                       pub/sub channel: the tenant whose subscriptions changed
 //   hs:rl:{key_id}:{window}          int    requests in one rate-limit window
 //   hs:idem:{tenant}:{key}           string idempotent POST /v1/events answers (24 h)
-//   hs:dlv:{dlv_id}                  hash   delivery (dispatcher); attempt N in field a<N>
+//   hs:dlv:{dlv_id}                  string delivery with its attempts, JSON (dispatcher; a hash
+//                                           before 0.3)
 //   hs:wh:{wh_id}:deliveries         zset   delivery ids by creation time (dispatcher)
+//   hs:evb:{batch}                   hash   the events of one logged batch (dispatcher)
+// The delivery log's formats are in delivery_record.hpp, its scripts in lua/.
 //
 // Scripts touch keys they compute from others (e.g. webhook hashes from a tenant's index), which
 // is fine on a single Redis or a replicated primary; Redis Cluster is not supported.

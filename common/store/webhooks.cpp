@@ -170,6 +170,12 @@ std::vector<std::string> Webhook::signing_secrets(TimePoint now) const {
   return out;
 }
 
+std::optional<TimePoint> Webhook::signing_secrets_change_at(TimePoint now) const {
+  if (previous_secret && previous_secret_expires_at && now < *previous_secret_expires_at)
+    return previous_secret_expires_at;
+  return std::nullopt;
+}
+
 asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in) {
   Webhook w;
   w.id = ids_.next(id_prefix::webhook);

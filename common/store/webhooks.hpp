@@ -46,6 +46,8 @@ struct Webhook {
   bool subscribes_to(std::string_view type) const;
   // The secrets that sign a delivery at `now`: current first, then one rotating out.
   std::vector<std::string> signing_secrets(TimePoint now) const;
+  // When signing_secrets(now) next changes (the rotating-out secret stops), if it will.
+  std::optional<TimePoint> signing_secrets_change_at(TimePoint now) const;
 };
 
 struct NewWebhook {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <type_traits>
+
 #include "tests/unit/fakes.hpp"
 
 namespace hookstream::signing {
@@ -16,13 +18,75 @@ constexpr std::string_view kSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlN
 
 const auto kNow = std::chrono::system_clock::time_point{std::chrono::seconds{kTimestamp}};
 
+std::string header(const std::vector<std::string>& secrets, std::string_view msg_id,
+                   std::int64_t timestamp, std::string_view body) {
+  auto signer = Signer::from_secrets(secrets);
+  EXPECT_TRUE(signer.ok()) << signer.error().message;
+  if (!signer) return {};
+  auto h = signer->signature_header(msg_id, timestamp, body);
+  EXPECT_TRUE(h.ok()) << h.error().message;
+  return h.value_or("");
+}
+
 TEST(Signing, MatchesStandardWebhooksReferenceVector) {
-  auto key = decode_secret(kSecret);
-  ASSERT_TRUE(key.ok());
-  EXPECT_EQ(sign(*key, kMsgId, kTimestamp, kBody), kSignature);
+  EXPECT_EQ(header({std::string(kSecret)}, kMsgId, kTimestamp, kBody), kSignature);
+}
+
+// Expected values from the openssl CLI, not from this code (then base64-encoded):
+//   printf '%s' '<id>.<ts>.<body>' | openssl dgst -sha256 -mac HMAC -macopt hexkey:<key> -binary
+TEST(Signing, MatchesIndependentlyComputedVectors) {
+  // Key bytes 00..1f.
+  EXPECT_EQ(header({"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}, "evt_01J9Z", 1772712000,
+                   R"({"type":"contact.created","data":{"id":42}})"),
+            "v1,tx16gg/5K4whhZDKm0Bl8pUBCqv26vN5/z2Y3pWGyPo=");
+  // A 100-byte key (longer than SHA-256's block, so HMAC hashes it first; no "whsec_" prefix),
+  // timestamp 0 and an empty body.
+  EXPECT_EQ(
+      header({"AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSLkpmg"
+              "p661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuA=="},
+             "msg_long_key", 0, ""),
+      "v1,TkHOeblESdbdmjteNNAJ5JGakj/6nVgB4FQ4sxfkRoY=");
+}
+
+TEST(Signing, TwoSecretsGiveTwoSignaturesInOrder) {
+  const std::string other = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  const std::string other_sig = header({other}, kMsgId, kTimestamp, kBody);
+  EXPECT_EQ(header({std::string(kSecret), other}, kMsgId, kTimestamp, kBody),
+            std::string(kSignature) + " " + other_sig);
+  EXPECT_EQ(header({other, std::string(kSecret)}, kMsgId, kTimestamp, kBody),
+            other_sig + " " + std::string(kSignature));
+}
+
+TEST(Signing, RepeatedSignaturesMatchAFreshSigner) {
+  // Every signature restarts the same keyed context; nothing may carry over between them.
   auto signer = Signer::from_secrets({std::string(kSecret)});
   ASSERT_TRUE(signer.ok());
-  EXPECT_EQ(signer->signature_header(kMsgId, kTimestamp, kBody), kSignature);
+  const std::string big(1024, 'x');
+  for (int i = 0; i < 50; ++i) {
+    const std::string_view body = i % 2 == 0 ? kBody : std::string_view(big);
+    const auto ts = kTimestamp + i;
+    auto h = signer->signature_header(kMsgId, ts, body);
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(*h, header({std::string(kSecret)}, kMsgId, ts, body)) << i;
+  }
+  EXPECT_EQ(*signer->signature_header(kMsgId, kTimestamp, kBody), kSignature);
+}
+
+TEST(Signing, MovedSignerStillSigns) {
+  auto made = Signer::from_secrets({std::string(kSecret)});
+  ASSERT_TRUE(made.ok());
+  Signer moved = std::move(*made);
+  EXPECT_EQ(*moved.signature_header(kMsgId, kTimestamp, kBody), kSignature);
+  auto other = Signer::from_secrets({"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="});
+  ASSERT_TRUE(other.ok());
+  *other = std::move(moved);
+  EXPECT_EQ(*other->signature_header(kMsgId, kTimestamp, kBody), kSignature);
+  static_assert(!std::is_copy_constructible_v<Signer> && !std::is_copy_assignable_v<Signer>);
+}
+
+TEST(Signing, RefusesMissingOrInvalidSecrets) {
+  EXPECT_FALSE(Signer::from_secrets({}).ok());
+  EXPECT_FALSE(Signer::from_secrets({std::string(kSecret), "whsec_not base64!"}).ok());
 }
 
 TEST(Signing, SecretWithoutPrefixIsTheSameKey) {
@@ -67,11 +131,11 @@ TEST(Signing, RotationSignsWithBothSecretsAndEitherVerifies) {
 
   auto signer = Signer::from_secrets({fresh, std::string(kSecret)});
   ASSERT_TRUE(signer.ok());
-  const std::string header = signer->signature_header(kMsgId, kTimestamp, kBody);
-  ASSERT_EQ(std::count(header.begin(), header.end(), ' '), 1);
-  EXPECT_EQ(header.substr(header.find(' ') + 1), kSignature);
+  const std::string both = *signer->signature_header(kMsgId, kTimestamp, kBody);
+  ASSERT_EQ(std::count(both.begin(), both.end(), ' '), 1);
+  EXPECT_EQ(both.substr(both.find(' ') + 1), kSignature);
 
-  VerifyInput in{kMsgId, "1614265330", header, kBody};
+  VerifyInput in{kMsgId, "1614265330", both, kBody};
   EXPECT_TRUE(verify({std::string(kSecret)}, in, kNow).ok());
   EXPECT_TRUE(verify({fresh}, in, kNow).ok());
   EXPECT_FALSE(verify({generate_secret(random)}, in, kNow).ok());

@@ -149,7 +149,9 @@ class SinkHandlerTest : public ::testing::Test {
     req.set("webhook-timestamp", std::to_string(timestamp));
     auto signer = signing::Signer::from_secrets(signing_secrets);
     if (!signer) throw std::runtime_error("bad secret");
-    req.set("webhook-signature", signer->signature_header(id, timestamp, body));
+    auto signature = signer->signature_header(id, timestamp, body);
+    if (!signature) throw std::runtime_error(signature.error().message);
+    req.set("webhook-signature", *signature);
     req.set("x-hookstream-event-type", "contact.created");
     req.set("x-hookstream-attempt", "2");
     req.body() = body;
