@@ -4,23 +4,17 @@
 
 #include <iostream>
 
-#include "common/http/delivery_client.hpp"
 #include "common/http/server.hpp"
 #include "common/log.hpp"
-#include "common/redis/client.hpp"
-#include "common/store/delivery_log_writer.hpp"
-#include "common/store/webhooks.hpp"
 #include "dispatcher/consumer_loop.hpp"
-#include "dispatcher/dispatcher.hpp"
 #include "dispatcher/metrics.hpp"
 #include "dispatcher/offset_tracker.hpp"
-#include "dispatcher/subscription_cache.hpp"
+#include "dispatcher/shard.hpp"
 #include "dispatcher/topics_command.hpp"
 
 namespace hookstream::dispatcher {
 
 int run(const DispatcherConfig& config) {
-  asio::io_context io(1);
   SystemClock clock;
   SecureRandom random;
 
@@ -31,34 +25,31 @@ int run(const DispatcherConfig& config) {
     std::cerr << "hookstream-dispatcher: " << producer.error().message << '\n';
     return 2;
   }
-  http::ClientOptions http_options;
-  http_options.allow_private_targets = config.allow_private_targets;
-  http_options.extra_ca_file = config.extra_ca_file;
-  auto client = http::DeliveryClient::create(io.get_executor(), http_options);
-  if (!client) {
-    std::cerr << "hookstream-dispatcher: " << client.error().message << '\n';
-    return 2;
-  }
-  redis::Client redis(io.get_executor(), config.redis);
-  store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
-  store::DeliveryLog delivery_log(redis, config.delivery_log);
-  store::BatchedDeliveryLog delivery_log_writer(io.get_executor(), delivery_log);
-  SubscriptionCache subscriptions(io.get_executor(), redis, webhooks, config.subscription_refresh,
-                                  clock);
   Metrics metrics;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::vector<Shard*> shard_list;
+  for (std::size_t i = 0; i < config.shards; ++i) {
+    auto shard = Shard::create(config, config.shards, {**producer, metrics, clock, random});
+    if (!shard) {
+      std::cerr << "hookstream-dispatcher: " << shard.error().message << '\n';
+      return 2;
+    }
+    shard_list.push_back(shard->get());
+    shards.push_back(std::move(*shard));
+  }
   OffsetTracker offsets;
-  ConsumerLoop loop(config, io, offsets, metrics);
-  Dispatcher dispatcher(
-      io.get_executor(), config,
-      DispatcherDeps{delivery_log_writer, subscriptions, **client, **producer, metrics, clock,
-                     random},
-      [&](const kafka::TopicPartition& tp, std::int64_t offset) { loop.record_done(tp, offset); },
-      [&](const kafka::TopicPartition& tp, bool pause) { loop.flow(tp, pause); },
-      [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); });
-  if (auto ok = loop.start(dispatcher); !ok) {
+  ConsumerLoop loop(config, shard_list, offsets, metrics);
+  for (auto& shard : shards)
+    shard->connect(
+        [&](const kafka::TopicPartition& tp, std::int64_t offset) { loop.record_done(tp, offset); },
+        [&](const kafka::TopicPartition& tp, bool pause) { loop.flow(tp, pause); },
+        [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); });
+  if (auto ok = loop.start(); !ok) {
     std::cerr << "hookstream-dispatcher: " << ok.error().message << '\n';
     return 2;
   }
+  // The first shard also serves /metrics and takes the signals.
+  auto& io = shards.front()->io();
 
   // /metrics and /healthz for Prometheus and orchestrators, when HOOKSTREAM_DISPATCHER_LISTEN is
   // set.
@@ -76,7 +67,7 @@ int run(const DispatcherConfig& config) {
         [&, plain](http::Request& req) -> asio::awaitable<http::Response> {
           if (req.target() == "/metrics") {
             // Counted in Redis at scrape time; the last figure stays if Redis does not answer.
-            auto paused = co_await webhooks.count_paused();
+            auto paused = co_await shards.front()->webhooks().count_paused();
             if (paused) metrics.set_paused_endpoints(*paused);
             co_return plain(bhttp::status::ok, "text/plain; version=0.0.4", metrics.serialize());
           }
@@ -99,17 +90,12 @@ int run(const DispatcherConfig& config) {
               {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())}});
   }
 
-  auto work = asio::make_work_guard(io);
-  subscriptions.start();
   loop.run([&] {
-    // The consumer has committed and left the group: wind down the io side.
+    // The consumer has committed and left the group: wind the shards down.
     asio::post(io, [&] {
       if (status_server) status_server->shutdown();
-      subscriptions.stop();
-      redis.disconnect();
-      work.reset();
-      io.stop();
     });
+    for (auto& shard : shards) shard->shut_down();
   });
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -120,6 +106,7 @@ int run(const DispatcherConfig& config) {
   log::info("hookstream-dispatcher started", {{"instance", config.instance_id},
                                               {"group", config.kafka.consumer_group()},
                                               {"topic", config.kafka.events_topic()},
+                                              {"shards", config.shards},
                                               {"redis", config.redis.redacted_url()},
                                               {"retry_schedule", [&] {
                                                  std::string s;
@@ -127,7 +114,9 @@ int run(const DispatcherConfig& config) {
                                                    s += (s.empty() ? "" : ",") + format_duration(d);
                                                  return s;
                                                }()}});
-  io.run();
+  for (std::size_t i = 1; i < shards.size(); ++i) shards[i]->start_thread();
+  shards.front()->run_here();
+  for (auto& shard : shards) shard->join();
   loop.join();
   (void)(*producer)->flush(Millis{5000});
   log::info("hookstream-dispatcher stopped");

@@ -4,6 +4,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
+
 namespace hookstream::dispatcher {
 
 Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
@@ -18,6 +21,8 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
   cfg.allow_http = r.boolean("HOOKSTREAM_ALLOW_HTTP", false);
   cfg.allow_private_targets = r.boolean("HOOKSTREAM_ALLOW_PRIVATE_TARGETS", false);
   if (auto ca = r.string("HOOKSTREAM_CA_FILE", ""); !ca.empty()) cfg.extra_ca_file = ca;
+  const auto cores = std::max<std::int64_t>(1, std::thread::hardware_concurrency());
+  cfg.shards = static_cast<std::size_t>(r.integer("HOOKSTREAM_DISPATCHER_SHARDS", cores, 1, 256));
   cfg.max_in_flight =
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_IN_FLIGHT", 512, 1, 100'000));
   cfg.max_in_flight_per_endpoint =

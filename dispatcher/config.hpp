@@ -19,6 +19,9 @@ struct DispatcherConfig {
   bool allow_http = false;
   bool allow_private_targets = false;
   std::optional<std::string> extra_ca_file;
+  // io_context threads, each with its own Redis connection, caches and connection pools; the
+  // bounds below are the process's, split between them.
+  std::size_t shards = 1;
   std::size_t max_in_flight = 512;             // deliveries at once, all endpoints
   std::size_t max_in_flight_per_endpoint = 8;  // deliveries at once to one webhook
   // Deliveries waiting for one endpoint's slot; beyond this they go to the first retry tier

@@ -7,17 +7,25 @@
 
 namespace hookstream::dispatcher {
 
-ConsumerLoop::ConsumerLoop(const DispatcherConfig& config, asio::io_context& io,
+ConsumerLoop::ConsumerLoop(const DispatcherConfig& config, std::vector<Shard*> shards,
                            OffsetTracker& offsets, Metrics& metrics)
-    : config_(config), io_(io), offsets_(offsets), metrics_(metrics) {}
+    : config_(config), shards_(std::move(shards)), offsets_(offsets), metrics_(metrics) {}
 
 ConsumerLoop::~ConsumerLoop() {
   request_stop();
   join();
 }
 
-Result<void> ConsumerLoop::start(Dispatcher& dispatcher) {
-  dispatcher_ = &dispatcher;
+std::size_t ConsumerLoop::shard_of(const kafka::TopicPartition& tp) const {
+  const auto h = std::hash<std::string>{}(tp.topic) * 31 + static_cast<std::size_t>(tp.partition);
+  return h % shards_.size();
+}
+
+void ConsumerLoop::post_to_shards(const std::function<void(Dispatcher&)>& work) const {
+  for (auto* shard : shards_) asio::post(shard->io(), [shard, work] { work(shard->dispatcher()); });
+}
+
+Result<void> ConsumerLoop::start() {
   kafka::ConsumerOptions options;
   options.client_id = "hookstream-dispatcher-" + config_.instance_id;
   options.rebalance_listener = this;
@@ -90,8 +98,7 @@ void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitio
       log::warn("commit on revocation failed", {{"error", ok.error().message}});
   }
   for (const auto& tp : partitions) flow_paused_.erase(tp);
-  auto dropped = partitions;
-  asio::post(io_, [this, dropped] { dispatcher_->drop_partitions(dropped); });
+  post_to_shards([dropped = partitions](Dispatcher& d) { d.drop_partitions(dropped); });
   log::info("partitions revoked", {{"count", partitions.size()}});
 }
 
@@ -184,16 +191,20 @@ void ConsumerLoop::loop() {
     if (!batch) {
       log::warn("consumer error", {{"error", batch.error().message}});
     } else {
-      // One hand-over per batch, not per record: each post may wake the io thread.
-      std::vector<kafka::Record> fresh;
-      fresh.reserve(batch->size());
-      for (auto& record : *batch)
-        if (offsets_.begin({record.topic, record.partition}, record.offset))
-          fresh.push_back(std::move(record));
-      if (!fresh.empty())
-        asio::post(io_, [this, records = std::move(fresh)]() mutable {
-          for (auto& r : records) dispatcher_->handle(std::move(r));
+      // One hand-over per shard and batch, not per record: each post may wake a shard's thread.
+      std::vector<std::vector<kafka::Record>> fresh(shards_.size());
+      for (auto& record : *batch) {
+        const kafka::TopicPartition tp{record.topic, record.partition};
+        if (!offsets_.begin(tp, record.offset)) continue;
+        fresh[shard_of(tp)].push_back(std::move(record));
+      }
+      for (std::size_t i = 0; i < shards_.size(); ++i) {
+        if (fresh[i].empty()) continue;
+        auto* shard = shards_[i];
+        asio::post(shard->io(), [shard, records = std::move(fresh[i])]() mutable {
+          for (auto& r : records) shard->dispatcher().handle(std::move(r));
         });
+      }
     }
     if (std::chrono::steady_clock::now() - last_commit >= Millis{200}) {
       commit(false);
@@ -210,7 +221,7 @@ void ConsumerLoop::loop() {
 // SIGTERM: take no more records, let the ones in hand finish (bounded), commit, leave the group.
 void ConsumerLoop::drain() {
   if (auto assigned = consumer_->assignment()) (void)consumer_->pause(*assigned);
-  asio::post(io_, [this] { dispatcher_->stop(); });
+  post_to_shards([](Dispatcher& d) { d.stop(); });
   const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_grace;
   while (offsets_.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     // Keep serving the consumer (rebalances, commit callbacks) while waiting.

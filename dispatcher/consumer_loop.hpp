@@ -1,6 +1,7 @@
 #pragma once
 // The Kafka side of a dispatcher, on its own thread: one consumer-group member reading the events
-// topic and every retry topic. It hands records to the Dispatcher (on the io thread), commits the
+// topic and every retry topic. It hands records to the shards (each partition always to the same
+// one, a poll's records in one post per shard), commits the
 // offsets the OffsetTracker allows, pauses partitions on request (retry records not yet due),
 // reads no more while too many records are unfinished (backpressure), and on revocation commits
 // what it can before letting go.
@@ -18,17 +19,18 @@
 #include "dispatcher/dispatcher.hpp"
 #include "dispatcher/metrics.hpp"
 #include "dispatcher/offset_tracker.hpp"
+#include "dispatcher/shard.hpp"
 
 namespace hookstream::dispatcher {
 
 class ConsumerLoop final : public kafka::RebalanceListener {
  public:
-  ConsumerLoop(const DispatcherConfig& config, asio::io_context& io, OffsetTracker& offsets,
+  ConsumerLoop(const DispatcherConfig& config, std::vector<Shard*> shards, OffsetTracker& offsets,
                Metrics& metrics);
   ~ConsumerLoop() override;
 
   // Creates the consumer and subscribes; the thread starts with run().
-  Result<void> start(Dispatcher& dispatcher);
+  Result<void> start();
   // Runs the loop on a new thread; `on_exit` runs on that thread when it is done.
   void run(std::function<void()> on_exit);
   void request_stop();
@@ -51,12 +53,15 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void report_lag();
   void note_failed_commit(const std::vector<kafka::TopicPartitionOffset>& offsets);
   void drain();
+  // The shard that handles every record of this partition.
+  std::size_t shard_of(const kafka::TopicPartition& tp) const;
+  // Runs `work(dispatcher)` on every shard's thread.
+  void post_to_shards(const std::function<void(Dispatcher&)>& work) const;
 
   const DispatcherConfig& config_;
-  asio::io_context& io_;
+  std::vector<Shard*> shards_;
   OffsetTracker& offsets_;
   Metrics& metrics_;
-  Dispatcher* dispatcher_ = nullptr;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::thread thread_;
   std::function<void()> on_exit_;

@@ -365,12 +365,12 @@ asio::awaitable<void> Dispatcher::deliver(DeliveryTask task) {
   const auto started = Clock::now();
   gate->started.push_back(started);
   ++in_flight_;
-  deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
+  deps_.metrics.attempt_started();
   const auto attempted_at = deps_.clock.now();
   auto result = co_await send(task, *gate, snapshot, *webhook, attempted_at);
   const auto release = [&] {
     --in_flight_;
-    deps_.metrics.set_in_flight(static_cast<double>(in_flight_));
+    deps_.metrics.attempt_finished();
     global_slots_.release();
     std::erase(gate->started, started);
     gate->slots.release();
@@ -446,8 +446,7 @@ asio::awaitable<http::DeliveryResult> Dispatcher::send(const DeliveryTask& task,
   } else {
     result = co_await deps_.http.post(*request);
   }
-  deps_.metrics.attempt(std::string(http::to_string(result.outcome)),
-                        static_cast<double>(result.duration.count()) / 1000.0);
+  deps_.metrics.attempt(result.outcome, static_cast<double>(result.duration.count()) / 1000.0);
   co_return result;
 }
 

@@ -11,6 +11,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Name("hookstream_delivery_attempts_total")
                    .Help("Delivery attempts by outcome (success, http_error, timeout, …)")
                    .Register(*registry_);
+  for (std::size_t i = 0; i < http::kOutcomeCount; ++i)
+    attempts_by_outcome_[i] =
+        &attempts_->Add({{"outcome", std::string(http::to_string(static_cast<http::Outcome>(i)))}});
   latency_ =
       &prometheus::BuildHistogram()
            .Name("hookstream_delivery_attempt_duration_seconds")
@@ -60,11 +63,8 @@ void Metrics::set_consumer_lag(const std::map<std::string, std::int64_t>& by_top
   }
 }
 
-void Metrics::attempt(const std::string& outcome, double seconds) {
-  auto it = attempts_by_outcome_.find(outcome);
-  if (it == attempts_by_outcome_.end())
-    it = attempts_by_outcome_.emplace(outcome, &attempts_->Add({{"outcome", outcome}})).first;
-  it->second->Increment();
+void Metrics::attempt(http::Outcome outcome, double seconds) {
+  attempts_by_outcome_[static_cast<std::size_t>(outcome)]->Increment();
   latency_->Observe(seconds);
 }
 

@@ -6,23 +6,28 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "common/http/outcome.hpp"
+
 namespace hookstream::dispatcher {
 
+// Thread-safe: every shard of the process reports here.
 class Metrics {
  public:
   Metrics();
-  void attempt(const std::string& outcome, double seconds);
+  void attempt(http::Outcome outcome, double seconds);
   void retry_scheduled() { retries_->Increment(); }
   void dead_letter() { dead_letters_->Increment(); }
   void not_attempted() { not_attempted_->Increment(); }
   void endpoint_paused() { paused_->Increment(); }
   void offset_reset() { offset_resets_->Increment(); }
   void deferred() { deferred_->Increment(); }
-  void set_in_flight(double n) { in_flight_->Set(n); }
+  void attempt_started() { in_flight_->Increment(); }
+  void attempt_finished() { in_flight_->Decrement(); }
   void set_pending_records(double n) { pending_records_->Set(n); }
   // Per topic; topics missing from `by_topic` (no longer assigned here) read 0.
   void set_consumer_lag(const std::map<std::string, std::int64_t>& by_topic);
@@ -32,8 +37,8 @@ class Metrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* attempts_;
-  // One counter per outcome, looked up once: Family::Add hashes the labels under a mutex.
-  std::map<std::string, prometheus::Counter*, std::less<>> attempts_by_outcome_;
+  // One counter per outcome, registered up front: Family::Add hashes the labels under a mutex.
+  std::array<prometheus::Counter*, http::kOutcomeCount> attempts_by_outcome_{};
   prometheus::Histogram* latency_;
   prometheus::Counter* retries_;
   prometheus::Counter* dead_letters_;
@@ -44,7 +49,7 @@ class Metrics {
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* pending_records_;
   prometheus::Family<prometheus::Gauge>* lag_;
-  std::map<std::string, prometheus::Gauge*, std::less<>> lag_by_topic_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> lag_by_topic_;  // consumer thread only
   prometheus::Gauge* paused_now_;
 };
 

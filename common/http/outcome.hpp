@@ -1,5 +1,6 @@
 #pragma once
 // How one delivery attempt ended, and whether trying again later can help.
+#include <cstddef>
 #include <string_view>
 
 namespace hookstream::http {
@@ -14,6 +15,9 @@ enum class Outcome {
   blocked_address,   // every address the name resolved to is refused by the address guard
   invalid_response,  // not parseable HTTP, or the connection closed before the response ended
 };
+// How many outcomes there are, for tables indexed by them.
+inline constexpr std::size_t kOutcomeCount =
+    static_cast<std::size_t>(Outcome::invalid_response) + 1;
 
 std::string_view to_string(Outcome o);
 

@@ -1,0 +1,78 @@
+#include "dispatcher/shard.hpp"
+
+namespace hookstream::dispatcher {
+namespace {
+
+std::size_t share(std::size_t total, std::size_t count) {
+  return std::max<std::size_t>(1, (total + count - 1) / count);
+}
+
+// The process-wide bounds are split between the shards, so a process holds as many deliveries
+// in flight, per endpoint and in all, as its settings say, however many shards it runs.
+DispatcherConfig shard_config(const DispatcherConfig& config, std::size_t count) {
+  DispatcherConfig c = config;
+  c.max_in_flight = share(config.max_in_flight, count);
+  c.max_in_flight_per_endpoint = share(config.max_in_flight_per_endpoint, count);
+  c.max_queued_per_endpoint = share(config.max_queued_per_endpoint, count);
+  c.max_pending_deliveries = share(config.max_pending_deliveries, count);
+  return c;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Shard>> Shard::create(const DispatcherConfig& config, std::size_t count,
+                                             ShardServices services) {
+  http::ClientOptions options;
+  options.allow_private_targets = config.allow_private_targets;
+  options.extra_ca_file = config.extra_ca_file;
+  auto shard = std::unique_ptr<Shard>(new Shard(config, count, services));
+  // On the shard's own io_context; creating it can fail (a bad CA file).
+  auto client = http::DeliveryClient::create(shard->io_.get_executor(), options);
+  if (!client) return fail(std::move(client).error());
+  shard->http_ = std::move(*client);
+  return shard;
+}
+
+Shard::Shard(const DispatcherConfig& config, std::size_t count, ShardServices services)
+    : config_(shard_config(config, count)),
+      services_(services),
+      work_(asio::make_work_guard(io_)),
+      redis_(io_.get_executor(), config_.redis),
+      webhooks_(redis_, services.clock, services.random, config_.secret_keys),
+      delivery_log_(redis_, config_.delivery_log),
+      writer_(io_.get_executor(), delivery_log_),
+      subscriptions_(io_.get_executor(), redis_, webhooks_, config_.subscription_refresh,
+                     services.clock) {}
+
+void Shard::connect(Dispatcher::RecordDone done, Dispatcher::FlowControl flow,
+                    Dispatcher::RecordAbandoned abandon) {
+  dispatcher_ = std::make_unique<Dispatcher>(
+      io_.get_executor(), config_,
+      DispatcherDeps{writer_, subscriptions_, *http_, services_.producer, services_.metrics,
+                     services_.clock, services_.random},
+      std::move(done), std::move(flow), std::move(abandon));
+  subscriptions_.start();
+}
+
+void Shard::start_thread() {
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Shard::run_here() {
+  io_.run();
+}
+
+void Shard::shut_down() {
+  asio::post(io_, [this] {
+    subscriptions_.stop();
+    redis_.disconnect();
+    work_.reset();
+    io_.stop();
+  });
+}
+
+void Shard::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace hookstream::dispatcher
