@@ -18,6 +18,7 @@ RUN apt-get update \
       libhiredis-dev \
       libjemalloc-dev \
       nlohmann-json3-dev \
+      libsimdjson-dev \
       libspdlog-dev \
       libfmt-dev \
       libcli11-dev \
@@ -47,6 +48,7 @@ RUN apt-get update \
       libjemalloc2 \
       libprometheus-cpp-core1.0 \
       librdkafka1 \
+      libsimdjson14 \
       libspdlog1.10 \
       libssl3 \
  && rm -rf /var/lib/apt/lists/*

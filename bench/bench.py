@@ -7,9 +7,13 @@ under a topic prefix of its own, hookstream-api for set-up, dispatcher(s), sink(
 repeated; figures are medians with min/max. The ceilings are `wrk` POSTing bodies of the same size
 to the same receiver, and kcat reading the same events from the same broker, in the same run.
 Delivery log and signing stay on, as in production. Run through ./bench/run (which builds first).
+The throughput scenario also runs a do-it-yourself peer (bench/peer: BullMQ on a Redis of its own,
+Node worker processes) on the same receiver with the same events, after hookstream (--no-peer: not).
 --smoke (ctest) uses the broker ctest shares when HOOKSTREAM_TEST_KAFKA_BOOTSTRAP_FILE names one.
 """
 import argparse
+import base64
+import itertools
 import json
 import os
 import platform
@@ -21,7 +25,9 @@ import tempfile
 import time
 
 from stack import (EVENT_TYPE, Kafka, Stack, cpu_seconds, event_line, http_json, log, ok_deliveries,
-                   peak_rss_mib, process_alive, wait_delivered)
+                   peak_rss_mib, process_alive, wait_delivered, wait_until)
+
+PEER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer")
 
 
 class Measure:
@@ -74,7 +80,10 @@ def rate_from_stats(stats, deliveries):
 
 def scenario_throughput(args, stack):
     n = args.events
-    sink = stack.sink("sink")
+    # --smoke: the receiver also verifies signatures with the peer's secret (hookstream's, signed
+    # with the webhook's own secret, count as invalid there and are still answered 2xx).
+    peer_secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    sink = stack.sink("sink", *(["--secret", peer_secret] if args.smoke and args.peer else []))
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
     stack.publish(n, 1024)
     read = kafka_read_rate(stack, n)
@@ -85,7 +94,59 @@ def scenario_throughput(args, stack):
     if read:
         r["kcat_read_per_s"] = read
     r.update(m.done(n))
+    if args.peer:
+        d.terminate()  # the peer runs alone: hookstream's dispatcher stops, its Redis and API idle
+        d.wait(30)
+        http_json(sink.port, "POST", "/stats/reset")
+        r.update(run_peer(args, sink, n, peer_secret, stack.dir))
+        r["ratio_to_peer"] = round(r["deliveries_per_s"] / r["peer_deliveries_per_s"], 3)
     return r, sink
+
+
+def run_peer(args, sink, n, secret, workdir):
+    """The do-it-yourself peer (bench/peer) on `sink`: the same `n` events enqueued ahead as BullMQ
+    jobs on a Redis of its own (started as a stack starts its Redis), then args.peer_workers Node
+    worker processes POSTing them. Fails unless every event's id was answered 2xx. Its logs go in
+    `workdir` (the hookstream stack's directory, kept or removed with it)."""
+    peer = Stack(args.bin, workdir)  # only its Redis and its process handling are used
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{peer.redis_port}",
+           "WEBHOOK_URL": f"http://127.0.0.1:{sink.port}/hook", "WEBHOOK_SECRET": secret,
+           "CONCURRENCY": str(args.peer_concurrency)}
+    try:
+        peer.start_redis()
+        enqueue = peer.spawn("enqueue", ["node", os.path.join(PEER_DIR, "enqueue.js")], env=env,
+                             stdin=subprocess.PIPE)
+        enqueue.stdin.writelines(itertools.repeat(event_line(1024).encode(), n))
+        enqueue.stdin.close()
+        if enqueue.wait(args.timeout) != 0:
+            raise RuntimeError(f"peer: enqueue.js failed; see {enqueue.logfile}")
+        workers = [peer.spawn(f"worker-{i}", ["node", os.path.join(PEER_DIR, "worker.js")], env=env)
+                   for i in range(1, args.peer_workers + 1)]
+        for w in workers:
+            wait_until(w.name, lambda: " ready" in open(w.logfile).read(), 30, w, w.logfile)
+        m = Measure(workers, peer)
+        stats = wait_delivered([sink], n, args.timeout, "peer")[0]
+        if stats["unique_ok"] != n:
+            raise RuntimeError(f"peer: {stats['unique_ok']} of {n} events answered 2xx")
+        if args.smoke and stats["verified"] != stats["deliveries"]:
+            raise RuntimeError(f"peer: {stats['verified']} of {stats['deliveries']} signatures verified")
+        r = {"peer_deliveries_per_s": round(rate_from_stats([stats], n)), "peer_delivered_unique": stats["unique_ok"]}
+        r.update({f"peer_{k}": v for k, v in m.done(n).items()})
+        return r
+    finally:
+        peer.stop()
+
+
+def peer_deps():
+    """npm ci in bench/peer when its node_modules is missing or older than its lock file."""
+    installed = os.path.join(PEER_DIR, "node_modules", ".package-lock.json")
+    wanted = max(os.path.getmtime(os.path.join(PEER_DIR, f)) for f in ("package.json", "package-lock.json"))
+    if os.path.exists(installed) and os.path.getmtime(installed) >= wanted:
+        return
+    log("installing the peer's npm packages (npm ci --prefix bench/peer)")
+    if subprocess.run(["npm", "ci", "--prefix", PEER_DIR, "--no-audit", "--no-fund", "--loglevel=error"],
+                      stdout=subprocess.DEVNULL).returncode:
+        raise RuntimeError("npm ci in bench/peer failed: the npm registry must be reachable the first time")
 
 
 def kafka_read_rate(stack, n):
@@ -295,6 +356,11 @@ def main():
                     help="events of the throughput scenario (default 200,000; smoke 2,000)")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for every process of every stack (repeatable)")
+    ap.add_argument("--no-peer", dest="peer", action="store_false",
+                    help="skip the do-it-yourself peer (bench/peer) in the throughput scenario")
+    ap.add_argument("--peer-workers", type=int, default=os.cpu_count(),
+                    help="the peer's worker processes (default: one per core, %(default)s)")
+    ap.add_argument("--peer-concurrency", type=int, default=64, help="jobs in flight per peer worker process")
     args = ap.parse_args()
     args.events, args.endpoints, args.fanout_events = 200_000, 1000, 200
     args.rate, args.seconds, args.failure_events = 2000, 30, 20_000
@@ -312,6 +378,13 @@ def main():
                            "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                                         if l.startswith("model name")), "?")},
                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": args.smoke, "scenarios": {}}
+    args.peer = args.peer and "throughput" in args.scenarios.split(",")
+    if args.peer:
+        peer_deps()
+        with open(os.path.join(PEER_DIR, "node_modules", "bullmq", "package.json")) as f:
+            bullmq = json.load(f)["version"]
+        results["peer"] = {"what": f"BullMQ {bullmq} on a Redis of its own, undici keep-alive Pool",
+                           "worker_processes": args.peer_workers, "concurrency": args.peer_concurrency}
     ceilings = []
     failed = False
     kafka = start_kafka(args, workdir)
@@ -374,6 +447,12 @@ def print_table(results):
     print(f"\nhookstream bench — {results['date']} — {results['machine']['cpus']} CPUs, {results['machine']['cpu']}")
     if "wrk_ceiling_per_s" in results:
         print(f"wrk ceiling (same receiver, 1 KiB POSTs): {fmt(results['wrk_ceiling_per_s'])} req/s")
+    tp = results["scenarios"].get("throughput", {}).get("summary", {})
+    if "peer_deliveries_per_s" in tp:
+        p = results["peer"]
+        print(f"throughput: hookstream {fmt(tp['deliveries_per_s'])}/s, do-it-yourself peer ({p['what']}, "
+              f"{p['worker_processes']} processes × {p['concurrency']}) {fmt(tp['peer_deliveries_per_s'])}/s, "
+              f"ratio {fmt(tp['ratio_to_peer'])}")
     print("| scenario | metric | median (min–max) |\n|---|---|---|")
     for name, s in results["scenarios"].items():
         for k, v in s["summary"].items():

@@ -1,6 +1,10 @@
 #include "common/event.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "common/json.hpp"
 
 namespace hookstream {
 namespace {
@@ -11,6 +15,20 @@ bool is_lower_alnum(char c) {
 
 std::string json_string(std::string_view s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// json_string's output, without a nlohmann value on the way: the webhook body is built for every
+// event, and validation limits ids and types to characters that are copied as they are.
+void append_json_string(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(
+      s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    out += json_string(s);
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
 }
 
 }  // namespace
@@ -64,8 +82,9 @@ Result<void, EventProblem> validate_event_data(std::string_view data, std::size_
   const auto first = data.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || data[first] != '{')
     return fail(EventProblem{"data", "event data must be a JSON object"});
-  if (!nlohmann::json::accept(data))
-    return fail(EventProblem{"data", "event data is not valid JSON"});
+  // The same check as the dispatcher's (cloudevents::decode), so what is accepted here is
+  // delivered there.
+  if (!is_valid_json(data)) return fail(EventProblem{"data", "event data is not valid JSON"});
   return {};
 }
 
@@ -118,9 +137,9 @@ std::string webhook_payload(const Event& event) {
   std::string body;
   body.reserve(event.data.size() + event.id.size() + event.type.size() + 80);
   body += R"({"id":)";
-  body += json_string(event.id);
+  append_json_string(body, event.id);
   body += R"(,"type":)";
-  body += json_string(event.type);
+  append_json_string(body, event.type);
   body += R"(,"timestamp":")";
   body += format_rfc3339(event.time);
   body += R"(","data":)";

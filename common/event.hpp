@@ -29,7 +29,9 @@ struct Event {
   std::string source;
   std::string tenant;
   TimePoint time;
-  std::string data;  // the event's data as JSON text (an object), kept verbatim
+  // The event's data as JSON text (an object): kept verbatim from the API, the producer library
+  // and binary-mode records; structured mode's `data` member re-serialised compactly.
+  std::string data;
   std::optional<std::string> partition_key;
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/cloudevents.hpp"
 #include "tests/unit/fakes.hpp"
 
@@ -56,6 +58,14 @@ TEST_F(EventTest, RefusesBadInputNamingTheField) {
       {{.tenant = "acme", .type = "contact.created", .data = "{"}, "data", false},
       {{.tenant = "acme", .type = "contact.created", .data = "[1]"}, "data", false},
       {{.tenant = "acme", .type = "contact.created", .data = "{} {}"}, "data", false},
+      // What the dispatcher would refuse (cloudevents::decode) is refused here too.
+      {{.tenant = "acme", .type = "contact.created", .data = std::string("{}\0junk", 6)},
+       "data",
+       false},
+      {{.tenant = "acme", .type = "contact.created", .data = "{\"s\":\"\xc3\x28\"}"},
+       "data",
+       false},
+      {{.tenant = "acme", .type = "contact.created", .data = R"({"n":1e400})"}, "data", false},
       {{.tenant = "acme",
         .type = "contact.created",
         .data = "{\"x\":\"" + std::string(1100, 'a') + "\"}"},
@@ -71,6 +81,52 @@ TEST_F(EventTest, RefusesBadInputNamingTheField) {
     EXPECT_EQ(e.error().field, c.field) << e.error().message;
     EXPECT_EQ(e.error().too_large, c.too_large) << e.error().message;
     EXPECT_FALSE(e.error().message.empty());
+  }
+}
+
+TEST_F(EventTest, DataIsValidatedLikeTheDispatcherDoes) {
+  // nlohmann::json::accept's verdict, as before: integers beyond 64 bits, a key given twice, and
+  // no depth limit.
+  const std::string data = R"({"n":18446744073709551616,"n":-1e-400})";
+  auto made = make({.tenant = "acme", .type = "contact.created", .data = data});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  auto decoded = cloudevents::decode(cloudevents::encode_binary(*made, "t"));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().reason;
+  EXPECT_EQ(decoded->data, data);
+  const auto deep = R"({"a":)" + std::string(2000, '[') + std::string(2000, ']') + "}";
+  EXPECT_TRUE(validate_event_data(deep, 1 << 20).ok());
+  EXPECT_FALSE(validate_event_data(deep + "]", 1 << 20).ok());
+
+  auto e = make({.tenant = "acme", .type = "contact.created", .data = "{\"s\":\"\xc3\x28\"}"});
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().message, "event data is not valid JSON");
+  e = make({.tenant = "acme", .type = "contact.created", .data = "[]"});
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().message, "event data must be a JSON object");
+}
+
+// Ids and types of decoded events are validated and need no escaping; anything else is escaped
+// as nlohmann escapes it.
+TEST_F(EventTest, WebhookPayloadEscapesWhatNeedsIt) {
+  Event e;
+  e.id = "evt_1";
+  e.type = "contact.created";
+  e.time = clock_.now();
+  e.data = R"({"a":1})";
+  EXPECT_EQ(webhook_payload(e),
+            R"({"id":"evt_1","type":"contact.created","timestamp":"2026-03-05T12:00:00.000Z",)"
+            R"("data":{"a":1}})");
+  const auto escaped = [](const std::string& s) {
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  for (const std::string& odd :
+       {std::string("a\"b\\c"), std::string("tab\there\x01"), std::string("caf\xc3\xa9"),
+        std::string("bad\xff"), std::string("nul\0x", 5), std::string("del\x7f")}) {
+    e.id = odd;
+    e.type = odd;
+    EXPECT_EQ(webhook_payload(e), R"({"id":)" + escaped(odd) + R"(,"type":)" + escaped(odd) +
+                                      R"(,"timestamp":"2026-03-05T12:00:00.000Z","data":{"a":1}})")
+        << odd;
   }
 }
 
