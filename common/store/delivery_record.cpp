@@ -24,18 +24,47 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf.data(), static_cast<std::size_t>(end - buf.data()));
 }
 
-void append_time(std::string& out, const std::optional<TimePoint>& t) {
-  if (t)
-    append_int(out, to_unix_millis(*t));
-  else
-    out += "null";
-}
+// Writes one JSON object's members in order: `"name":value`, comma-separated.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
+  ObjectWriter& text(std::string_view name, std::string_view value) {
+    key(name);
+    append_json_string(out_, value);
+    return *this;
+  }
+  ObjectWriter& integer(std::string_view name, std::int64_t value) {
+    key(name);
+    append_int(out_, value);
+    return *this;
+  }
+  ObjectWriter& time(std::string_view name, const std::optional<TimePoint>& t) {
+    key(name);
+    if (t)
+      append_int(out_, to_unix_millis(*t));
+    else
+      out_ += "null";
+    return *this;
+  }
+  // `value` is JSON text already.
+  ObjectWriter& raw(std::string_view name, std::string_view value) {
+    key(name);
+    out_ += value;
+    return *this;
+  }
+  void close() { out_ += '}'; }
 
-void append_field(std::string& out, std::string_view name) {
-  out += '"';
-  out += name;
-  out += "\":";
-}
+ private:
+  void key(std::string_view name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+  }
+  std::string& out_;
+  bool first_ = true;
+};
 
 std::optional<TimePoint> optional_time(const json& j, const char* name) {
   const auto it = j.find(name);
@@ -224,71 +253,40 @@ void append_json_string(std::string& out, std::string_view text) {
 std::string encode_attempt(const AttemptRecord& a) {
   std::string out;
   out.reserve(128 + a.response_body.size() + a.error.size());
-  out += "{\"number\":";
-  append_int(out, a.number);
-  out += ",\"at\":";
-  append_int(out, to_unix_millis(a.at));
-  out += ",\"outcome\":";
-  append_json_string(out, a.outcome);
-  out += ",\"response_status\":";
-  append_int(out, a.response_status);
-  out += ",\"response_body\":";
-  append_json_string(out, a.response_body);
-  out += ",\"error\":";
-  append_json_string(out, a.error);
-  out += ",\"duration_ms\":";
-  append_int(out, a.duration_ms);
-  out += '}';
+  ObjectWriter(out)
+      .integer("number", a.number)
+      .integer("at", to_unix_millis(a.at))
+      .text("outcome", a.outcome)
+      .integer("response_status", a.response_status)
+      .text("response_body", a.response_body)
+      .text("error", a.error)
+      .integer("duration_ms", a.duration_ms)
+      .close();
   return out;
 }
 
 std::string encode_record(const RecordFields& r) {
   std::string out;
   out.reserve(320 + r.last_error.size() + r.attempt_json.size());
-  out += '{';
-  append_field(out, "webhook_id");
-  append_json_string(out, r.webhook_id);
-  out += ',';
-  append_field(out, "tenant");
-  append_json_string(out, r.tenant);
-  out += ',';
-  append_field(out, "event_id");
-  append_json_string(out, r.event_id);
-  out += ',';
-  append_field(out, "event_type");
-  append_json_string(out, r.event_type);
-  out += ',';
-  append_field(out, "status");
-  append_json_string(out, to_string(r.status));
-  out += ',';
-  append_field(out, "attempt_count");
-  append_int(out, r.attempt_count);
-  out += ',';
-  append_field(out, "response_status");
-  append_int(out, r.response_status);
-  out += ',';
-  append_field(out, "last_error");
-  append_json_string(out, r.last_error);
-  out += ',';
-  append_field(out, "delivered_at");
-  append_time(out, r.delivered_at);
-  out += ',';
-  append_field(out, "next_retry_at");
-  append_time(out, r.next_retry_at);
-  out += ',';
-  append_field(out, "created_at");
-  append_int(out, to_unix_millis(r.created_at));
-  out += ',';
-  append_field(out, "updated_at");
-  append_int(out, to_unix_millis(r.updated_at));
-  out += ',';
-  append_field(out, "event_key");
-  append_json_string(out, r.event_key);
-  out += ',';
-  append_field(out, "attempts");
-  out += '[';
-  out += r.attempt_json;
-  out += "]}";
+  std::string attempts = "[";
+  attempts += r.attempt_json;
+  attempts += ']';
+  ObjectWriter(out)
+      .text("webhook_id", r.webhook_id)
+      .text("tenant", r.tenant)
+      .text("event_id", r.event_id)
+      .text("event_type", r.event_type)
+      .text("status", to_string(r.status))
+      .integer("attempt_count", r.attempt_count)
+      .integer("response_status", r.response_status)
+      .text("last_error", r.last_error)
+      .time("delivered_at", r.delivered_at)
+      .time("next_retry_at", r.next_retry_at)
+      .integer("created_at", to_unix_millis(r.created_at))
+      .integer("updated_at", to_unix_millis(r.updated_at))
+      .text("event_key", r.event_key)
+      .raw("attempts", attempts)
+      .close();
   return out;
 }
 
