@@ -108,7 +108,8 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   if (!r) co_return fail(unavailable(r.error()));
   if (r->is_error())
     co_return fail(StoreError{StoreErrc::unavailable, "delivery log script: " + r->debug_string()});
-  std::map<std::string_view, WebhookHealth, std::less<>> health;
+  // Per webhook; only the entry that paused or disabled it says so (its 1-based position).
+  std::map<std::string_view, std::pair<WebhookHealth, std::size_t>, std::less<>> health;
   for (const auto& w : r->elements()) {
     const auto& f = w.elements();
     if (f.size() < 4) continue;
@@ -116,15 +117,16 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     h.webhook_exists = f[1].as_string() != "gone";
     h.status = parse_webhook_status(f[1].as_string()).value_or(WebhookStatus::active);
     h.consecutive_fails = std::stoll(std::string(f[2].as_string()));
-    h.status_changed = f[3].as_string() == "1";
-    health[f[0].as_string()] = h;
+    health[f[0].as_string()] = {
+        h, static_cast<std::size_t>(std::stoull(std::string(f[3].as_string())))};
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto it = health.find(entries[i].webhook_id);
     if (it == health.end())
       co_return fail(StoreError{StoreErrc::unavailable,
                                 "delivery log script: no answer for " + entries[i].webhook_id});
-    out[i] = it->second;
+    out[i] = it->second.first;
+    out[i].status_changed = it->second.second == i + 1;
   }
   co_return out;
 }

@@ -212,6 +212,21 @@ TEST_F(DeliveryLogTest, AnAttemptSentAgainIsCountedOnce) {
   EXPECT_EQ(d->attempts[1].number, 2);
 }
 
+TEST_F(DeliveryLogTest, InABatchOnlyTheEntryThatPausedTheEndpointSaysSo) {
+  DeliveryLog log(client_, {.pause_after_failures = 2});
+  create_webhook("wh_a");
+  std::vector<AttemptUpdate> batch;
+  for (int n = 0; n < 4; ++n) batch.push_back(entry("wh_a", n, false, now_));
+  auto r = await(log.record_batch(std::move(batch)));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*r)[i].status_changed, i == 1) << i;  // the second failure paused it
+    EXPECT_EQ((*r)[i].status, WebhookStatus::paused);
+  }
+  EXPECT_EQ(webhook_field("wh_a", "status"), "paused");
+}
+
 TEST_F(DeliveryLogTest, TheBatchedWriterSendsWhatSettledInOneTickAsOneCall) {
   DeliveryLog log(client_, {});
   BatchedDeliveryLog writer(io_.get_executor(), log);

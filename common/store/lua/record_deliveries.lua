@@ -10,7 +10,7 @@
 --   bound check ('1': count and age the webhook's index), outcome ('1' success, '0' failure,
 --   'g' 410 Gone), status, next_retry_at ms ('').
 -- Returns, per webhook in the batch: webhook id, status ('gone' when deleted), consecutive_fails,
--- '1' if this batch paused or disabled it.
+-- and the position in the batch (1-based) of the entry that paused or disabled it, '0' if none.
 --
 -- Per delivery this costs one SET (a new record, with its TTL); per webhook in the batch an HMGET
 -- of its health, one ZADD of its new index members, its health written when it changed (and
@@ -123,6 +123,7 @@ for _, wh in ipairs(order) do
     local status = h[2] or 'active'
     local before = tonumber(h[3] or '0') or 0
     local fails, counted, last_ok, changed, check = before, false, nil, false, false
+    local changed_by = 0
     local members = {}
     for _, i in ipairs(groups[wh]) do
       local written = write(i, 'hs:dlv:' .. ARGV[i + 1])
@@ -137,9 +138,9 @@ for _, wh in ipairs(order) do
         if outcome == '1' then fails = 0 else fails = fails + 1 end
         last_ok = outcome == '1' and '1' or '0'
         if outcome == 'g' and status ~= 'disabled' then
-          status, changed = 'disabled', true
+          status, changed, changed_by = 'disabled', true, (i - first) / F + 1
         elseif outcome ~= '1' and status == 'active' and fails >= pause_after then
-          status, changed = 'paused', true
+          status, changed, changed_by = 'paused', true, (i - first) / F + 1
         end
       end
     end
@@ -184,7 +185,7 @@ for _, wh in ipairs(order) do
           'last_delivery_ok', last_ok)
       end
     end
-    out[#out + 1] = {wh, status, tostring(fails), changed and '1' or '0'}
+    out[#out + 1] = {wh, status, tostring(fails), tostring(changed_by)}
   end
 end
 return out
