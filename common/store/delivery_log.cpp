@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <unordered_set>
 
 #include "common/store/layout.hpp"
 #include "common/store/lua_scripts.hpp"
@@ -63,10 +64,9 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   args.push_back(std::string(kChangesChannel));
   args.push_back(ms_text(now));
   args.push_back(bucket);
-  std::vector<const Event*> kept;
+  std::unordered_set<const Event*> kept;  // a batch of 512 is searched once per entry
   for (const auto& e : entries) {
-    if (!e.event || std::find(kept.begin(), kept.end(), e.event.get()) != kept.end()) continue;
-    kept.push_back(e.event.get());
+    if (!e.event || !kept.insert(e.event.get()).second) continue;
     events.push_back(kept_event_field(e.event->tenant, e.event->id));
     events.push_back(encode_kept_event(*e.event));
   }
