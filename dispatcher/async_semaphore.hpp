@@ -14,6 +14,13 @@ class AsyncSemaphore {
   AsyncSemaphore(asio::any_io_executor executor, std::size_t count)
       : executor_(std::move(executor)), available_(count) {}
 
+  // A slot if one is free now (no coroutine frame, no timer: the common case).
+  bool try_acquire() {
+    if (available_ == 0) return false;
+    --available_;
+    return true;
+  }
+
   // True with a slot; false when evicted (the caller holds no slot).
   asio::awaitable<bool> acquire() {
     if (available_ > 0) {

@@ -21,8 +21,8 @@ std::size_t ConsumerLoop::shard_of(const kafka::TopicPartition& tp) const {
   return h % shards_.size();
 }
 
-void ConsumerLoop::post_to_shards(const std::function<void(Dispatcher&)>& work) const {
-  for (auto* shard : shards_) asio::post(shard->io(), [shard, work] { work(shard->dispatcher()); });
+void ConsumerLoop::post_to_shards(const std::function<void(Engine&)>& work) const {
+  for (auto* shard : shards_) asio::post(shard->io(), [shard, work] { work(shard->engine()); });
 }
 
 Result<void> ConsumerLoop::start() {
@@ -98,7 +98,7 @@ void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitio
       log::warn("commit on revocation failed", {{"error", ok.error().message}});
   }
   for (const auto& tp : partitions) flow_paused_.erase(tp);
-  post_to_shards([dropped = partitions](Dispatcher& d) { d.drop_partitions(dropped); });
+  post_to_shards([dropped = partitions](Engine& d) { d.drop_partitions(dropped); });
   log::info("partitions revoked", {{"count", partitions.size()}});
 }
 
@@ -202,7 +202,7 @@ void ConsumerLoop::loop() {
         if (fresh[i].empty()) continue;
         auto* shard = shards_[i];
         asio::post(shard->io(), [shard, records = std::move(fresh[i])]() mutable {
-          for (auto& r : records) shard->dispatcher().handle(std::move(r));
+          for (auto& r : records) shard->engine().handle(std::move(r));
         });
       }
     }
@@ -221,7 +221,7 @@ void ConsumerLoop::loop() {
 // SIGTERM: take no more records, let the ones in hand finish (bounded), commit, leave the group.
 void ConsumerLoop::drain() {
   if (auto assigned = consumer_->assignment()) (void)consumer_->pause(*assigned);
-  post_to_shards([](Dispatcher& d) { d.stop(); });
+  post_to_shards([](Engine& d) { d.stop(); });
   const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_grace;
   while (offsets_.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     // Keep serving the consumer (rebalances, commit callbacks) while waiting.

@@ -16,7 +16,7 @@
 
 #include "common/kafka/consumer.hpp"
 #include "dispatcher/config.hpp"
-#include "dispatcher/dispatcher.hpp"
+#include "dispatcher/engine.hpp"
 #include "dispatcher/metrics.hpp"
 #include "dispatcher/offset_tracker.hpp"
 #include "dispatcher/shard.hpp"
@@ -56,7 +56,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // The shard that handles every record of this partition.
   std::size_t shard_of(const kafka::TopicPartition& tp) const;
   // Runs `work(dispatcher)` on every shard's thread.
-  void post_to_shards(const std::function<void(Dispatcher&)>& work) const;
+  void post_to_shards(const std::function<void(Engine&)>& work) const;
 
   const DispatcherConfig& config_;
   std::vector<Shard*> shards_;

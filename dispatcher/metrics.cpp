@@ -36,6 +36,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   deferred_ = counter("hookstream_deliveries_deferred_total",
                       "Deliveries sent to the first retry tier untried because their endpoint was "
                       "saturated");
+  permanent_failures_ = counter(
+      "hookstream_permanent_write_failures_total",
+      "Writes Redis or Kafka refused for good (a dead letter skipped, a retry that could not be "
+      "queued and was logged as failed, a delivery log entry lost); each is logged as an error");
   auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
   };

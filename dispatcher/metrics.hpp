@@ -26,6 +26,7 @@ class Metrics {
   void endpoint_paused() { paused_->Increment(); }
   void offset_reset() { offset_resets_->Increment(); }
   void deferred() { deferred_->Increment(); }
+  void permanent_failure() { permanent_failures_->Increment(); }
   void attempt_started() { in_flight_->Increment(); }
   void attempt_finished() { in_flight_->Decrement(); }
   void set_pending_records(double n) { pending_records_->Set(n); }
@@ -46,6 +47,7 @@ class Metrics {
   prometheus::Counter* paused_;
   prometheus::Counter* offset_resets_;
   prometheus::Counter* deferred_;
+  prometheus::Counter* permanent_failures_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* pending_records_;
   prometheus::Family<prometheus::Gauge>* lag_;

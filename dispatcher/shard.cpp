@@ -42,15 +42,16 @@ Shard::Shard(const DispatcherConfig& config, std::size_t count, ShardServices se
       delivery_log_(redis_, config_.delivery_log),
       writer_(io_.get_executor(), delivery_log_),
       subscriptions_(io_.get_executor(), redis_, webhooks_, config_.subscription_refresh,
-                     services.clock) {}
+                     services.clock),
+      kafka_writer_(services.producer) {}
 
-void Shard::connect(Dispatcher::RecordDone done, Dispatcher::FlowControl flow,
-                    Dispatcher::RecordAbandoned abandon) {
-  dispatcher_ = std::make_unique<Dispatcher>(
-      io_.get_executor(), config_,
-      DispatcherDeps{writer_, subscriptions_, *http_, services_.producer, services_.metrics,
-                     services_.clock, services_.random},
-      std::move(done), std::move(flow), std::move(abandon));
+void Shard::connect(Engine::RecordDone done, Engine::FlowControl flow,
+                    Engine::RecordAbandoned abandon) {
+  engine_ =
+      std::make_unique<Engine>(io_.get_executor(), config_,
+                               EngineDeps{writer_, subscriptions_, *http_, kafka_writer_,
+                                          services_.metrics, services_.clock, services_.random},
+                               std::move(done), std::move(flow), std::move(abandon));
   subscriptions_.start();
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // One shard of a dispatcher process: an io_context on a thread of its own, with everything a
 // delivery touches — its Redis connection, delivery log writer, subscription cache, HTTP client
-// (and so its connection pools) and the Dispatcher. The consumer thread maps every partition to
-// one shard and hands each shard its records a batch at a time; nothing else crosses threads per
+// (and so its connection pools) and the delivery Engine. The consumer thread maps every partition
+// to one shard and hands each shard its records a batch at a time; nothing else crosses threads per
 // delivery. HOOKSTREAM_DISPATCHER_SHARDS sets how many (default: one per core).
 #include <memory>
 #include <optional>
@@ -14,7 +14,7 @@
 #include "common/store/delivery_log_writer.hpp"
 #include "common/store/webhooks.hpp"
 #include "dispatcher/config.hpp"
-#include "dispatcher/dispatcher.hpp"
+#include "dispatcher/engine.hpp"
 #include "dispatcher/metrics.hpp"
 #include "dispatcher/subscription_cache.hpp"
 
@@ -33,13 +33,12 @@ class Shard {
   static Result<std::unique_ptr<Shard>> create(const DispatcherConfig& config, std::size_t count,
                                                ShardServices services);
 
-  // Called once, before the records start: where the Dispatcher reports finished, paused and
+  // Called once, before the records start: where the Engine reports finished, paused and
   // abandoned records (any thread may receive them; the callbacks must be thread-safe).
-  void connect(Dispatcher::RecordDone done, Dispatcher::FlowControl flow,
-               Dispatcher::RecordAbandoned abandon);
+  void connect(Engine::RecordDone done, Engine::FlowControl flow, Engine::RecordAbandoned abandon);
 
   asio::io_context& io() { return io_; }
-  Dispatcher& dispatcher() { return *dispatcher_; }
+  Engine& engine() { return *engine_; }
   store::WebhookStore& webhooks() { return webhooks_; }
 
   // Runs the io_context on a new thread (or, with run_here, on the caller's until it stops).
@@ -62,7 +61,8 @@ class Shard {
   store::DeliveryLog delivery_log_;
   store::BatchedDeliveryLog writer_;
   SubscriptionCache subscriptions_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  KafkaRecordWriter kafka_writer_;
+  std::unique_ptr<Engine> engine_;
   std::thread thread_;
 };
 

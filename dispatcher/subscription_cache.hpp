@@ -19,17 +19,11 @@
 #include "common/asio.hpp"
 #include "common/clock.hpp"
 #include "common/store/webhooks.hpp"
+#include "dispatcher/ports.hpp"
 
 namespace hookstream::dispatcher {
 
-struct TenantWebhooks {
-  explicit TenantWebhooks(std::vector<store::Webhook> all);
-  std::vector<store::Webhook> webhooks;                   // sorted by id
-  const store::Webhook* find(std::string_view id) const;  // O(log n): once per delivery
-};
-using TenantWebhooksPtr = std::shared_ptr<const TenantWebhooks>;
-
-class SubscriptionCache {
+class SubscriptionCache final : public Subscriptions {
  public:
   SubscriptionCache(asio::any_io_executor executor, redis::Client& redis,
                     store::WebhookStore& webhooks, Millis refresh_interval, const Clock& clock)
@@ -42,15 +36,16 @@ class SubscriptionCache {
 
   void start();
   void stop();
-  asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> tenant(const std::string& tenant);
+  asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> tenant(
+      const std::string& tenant) override;
   std::size_t cached_tenants() const { return cache_.size(); }
   // This process changed a tenant's webhook (the delivery log paused or disabled it): forget the
   // tenant now instead of at the next version poll.
-  void invalidate(std::string_view tenant);
+  void invalidate(std::string_view tenant) override;
   // Resolves once a version check that started at or after `written_ms` (a record's timestamp,
   // Unix ms) has completed, or failed (then the cache is served as it is, as ever). Immediate for
   // records older than the last check: a backlog never waits.
-  asio::awaitable<void> await_changes_before(std::int64_t written_ms);
+  asio::awaitable<void> await_changes_before(std::int64_t written_ms) override;
   std::uint64_t version_checks() const { return checks_started_; }
 
  private:

@@ -77,19 +77,15 @@ asio::awaitable<Response> test_ping(RequestContext& ctx) {
       json{{"message", "This is a test ping from hookstream"}, {"webhook_id", webhook->id}}.dump();
   const hookstream::http::WebhookMessage message{
       ping.id, ping.type, std::make_shared<const std::string>(webhook_payload(ping)), 1, true};
-  auto request = hookstream::http::build_webhook_request(
-      {webhook->url, webhook->signing_secrets(ping.time), webhook->headers}, message, ping.time,
-      s.config.delivery_timeout);
-  hookstream::http::DeliveryResult result;
-  if (!request) {
-    result.outcome = hookstream::http::Outcome::invalid_response;
-    result.error = request.error().message;
-  } else if (!request->url.is_https() && !s.config.allow_http) {
-    result.outcome = hookstream::http::Outcome::blocked_address;
-    result.error = "plain http:// targets are not allowed by this deployment";
-  } else {
-    result = co_await s.http.post(*request);
-  }
+  auto endpoint = hookstream::http::prepare_endpoint(
+      {webhook->url, webhook->signing_secrets(ping.time), webhook->headers});
+  // Named, not temporaries in the co_await expression: GCC 12 destroys those twice.
+  Result<hookstream::http::PreparedEndpoint*> ready =
+      endpoint ? Result<hookstream::http::PreparedEndpoint*>(&*endpoint)
+               : Result<hookstream::http::PreparedEndpoint*>(fail(std::move(endpoint).error()));
+  const hookstream::http::AttemptPolicy policy{s.config.delivery_timeout, s.config.allow_http};
+  const auto result =
+      co_await hookstream::http::send_webhook(s.http, std::move(ready), message, ping.time, policy);
   json data = {{"webhook_id", webhook->id},
                {"event_id", ping.id},
                {"delivered", result.outcome == hookstream::http::Outcome::success},

@@ -51,13 +51,21 @@ struct ClientOptions {
   std::size_t max_response_bytes = 1024;
 };
 
+// What the delivery engine and the API's test ping need of an HTTP client: the narrow interface
+// that unit tests fake.
+class WebhookClient {
+ public:
+  virtual ~WebhookClient() = default;
+  virtual asio::awaitable<DeliveryResult> post(const DeliveryRequest& request) = 0;
+};
+
 // One per io_context thread; not thread-safe.
-class DeliveryClient {
+class DeliveryClient final : public WebhookClient {
  public:
   // Loads the system CAs and `extra_ca_file`; a missing or bad file is an error value.
   static Result<std::unique_ptr<DeliveryClient>> create(asio::any_io_executor executor,
                                                         ClientOptions options);
-  ~DeliveryClient();
+  ~DeliveryClient() override;
   DeliveryClient(const DeliveryClient&) = delete;
   DeliveryClient& operator=(const DeliveryClient&) = delete;
 
@@ -67,7 +75,7 @@ class DeliveryClient {
   // headers named host, content-length, transfer-encoding or connection, or containing CR, LF or
   // NUL, are not sent (and logged). `request` must outlive the awaitable. Must run on the
   // executor given to create(), and the client must outlive every post().
-  asio::awaitable<DeliveryResult> post(const DeliveryRequest& request);
+  asio::awaitable<DeliveryResult> post(const DeliveryRequest& request) override;
 
   // Kept-alive connections waiting for the next request, over all origins.
   std::size_t idle_connections() const;

@@ -91,4 +91,23 @@ Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
   return build_webhook_request(*endpoint, message, now, timeout);
 }
 
+asio::awaitable<DeliveryResult> send_webhook(WebhookClient& client,
+                                             Result<PreparedEndpoint*> endpoint,
+                                             const WebhookMessage& message, TimePoint now,
+                                             const AttemptPolicy& policy) {
+  auto request = endpoint ? build_webhook_request(**endpoint, message, now, policy.timeout)
+                          : Result<DeliveryRequest>(fail(std::move(endpoint).error()));
+  DeliveryResult result;
+  if (!request) {
+    result.outcome = Outcome::invalid_response;
+    result.error = "cannot build the request: " + request.error().message;
+  } else if (!request->url.is_https() && !policy.allow_http) {
+    result.outcome = Outcome::blocked_address;
+    result.error = "plain http:// targets are not allowed by this deployment";
+  } else {
+    result = co_await client.post(*request);
+  }
+  co_return result;
+}
+
 }  // namespace hookstream::http

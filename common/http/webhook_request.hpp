@@ -57,4 +57,19 @@ Result<DeliveryRequest> build_webhook_request(const WebhookTarget& target,
                                               const WebhookMessage& message, TimePoint now,
                                               Millis timeout);
 
+// The deployment's rules for one attempt (HOOKSTREAM_DELIVERY_TIMEOUT, HOOKSTREAM_ALLOW_HTTP).
+struct AttemptPolicy {
+  Millis timeout{30'000};
+  bool allow_http = false;
+};
+
+// One attempt, as the dispatcher and the API's test ping both make it: the signed request to the
+// prepared endpoint (or, when it could not be prepared, why not), refused as blocked_address when
+// the URL is plain http:// and the deployment does not allow it, else POSTed. Every failure comes
+// back as an Outcome.
+asio::awaitable<DeliveryResult> send_webhook(WebhookClient& client,
+                                             Result<PreparedEndpoint*> endpoint,
+                                             const WebhookMessage& message, TimePoint now,
+                                             const AttemptPolicy& policy);
+
 }  // namespace hookstream::http

@@ -16,6 +16,11 @@ struct StoreError {
   std::string message;
 };
 
+// Whether the same call may succeed later: only when Redis did not answer.
+inline bool is_retriable(const StoreError& e) {
+  return e.code == StoreErrc::unavailable;
+}
+
 inline StoreError unavailable(const redis::RedisError& e) {
   return {StoreErrc::unavailable, "redis: " + e.message};
 }

@@ -1,0 +1,84 @@
+#pragma once
+// Stage 4: attempts. Every delivery joins its endpoint's queue. A queue is drained by at most
+// HOOKSTREAM_MAX_IN_FLIGHT_PER_ENDPOINT workers (one per connection the endpoint may have open),
+// each taking the next delivery when its previous request is answered; all workers together hold
+// at most HOOKSTREAM_MAX_IN_FLIGHT requests. An attempt is: look at the webhook as it is now (it
+// may have been paused, edited or deleted), sign and POST (http::send_webhook), then settle: log
+// the attempt (the batched delivery log also counts the endpoint's health and pauses it), and
+// write the next attempt to its retry tier when one is due.
+//
+// A slow or dead endpoint cannot hold up the others: once all its workers have waited longer than
+// HOOKSTREAM_ENDPOINT_STALL_AFTER for an answer, its queue keeps at most
+// HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT deliveries and parks the rest, untried, in the first retry
+// tier (logged as pending), so its records finish and the consumer moves on.
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/http/webhook_request.hpp"
+#include "dispatcher/async_semaphore.hpp"
+#include "dispatcher/engine_context.hpp"
+#include "dispatcher/retry_queue.hpp"
+
+namespace hookstream::dispatcher {
+
+class Attempts {
+ public:
+  Attempts(EngineContext& engine, RetryScheduler& retries, DeadLetters& dead_letters);
+
+  // Queues the delivery at its endpoint; it is finished (EngineContext::finish) once attempted and
+  // settled, parked, or logged as not attempted.
+  void submit(DeliveryTask task);
+  void stop();
+  std::size_t in_flight() const { return in_flight_; }
+
+ private:
+  using SteadyClock = std::chrono::steady_clock;
+  struct EndpointQueue {
+    std::deque<DeliveryTask> waiting;
+    std::size_t workers = 0;
+    std::vector<SteadyClock::time_point> started;  // requests under way
+    // The webhook made ready for requests, and the cached webhook it was made from: the cache
+    // builds new Webhook objects whenever a webhook changed, so the address names the version.
+    std::optional<http::PreparedEndpoint> prepared;
+    const store::Webhook* prepared_from = nullptr;
+    TenantWebhooksPtr prepared_snapshot;  // keeps prepared_from alive and unique
+  };
+  using QueuePtr = std::shared_ptr<EndpointQueue>;
+
+  asio::awaitable<void> work(QueuePtr q);
+  asio::awaitable<void> attempt(EndpointQueue& q, DeliveryTask task);
+  // The webhook as it is now; nullopt when the task was handed back or dead-lettered instead.
+  asio::awaitable<std::optional<TenantWebhooksPtr>> look_up(DeliveryTask& task);
+  Result<http::PreparedEndpoint*> prepare(EndpointQueue& q, const TenantWebhooksPtr& snapshot,
+                                          const store::Webhook& webhook, TimePoint now);
+  asio::awaitable<void> settle(DeliveryTask task, TenantWebhooksPtr snapshot,
+                               const store::Webhook& webhook, http::DeliveryResult result,
+                               TimePoint attempted_at);
+  // Parks the delivery untried in the first retry tier (its endpoint stalled).
+  asio::awaitable<void> defer(DeliveryTask task);
+  asio::awaitable<void> not_attempted(DeliveryTask task, std::string reason);
+  // Logs `entry`, trying again until Redis answers. Nothing when stopping first; when Redis refuses
+  // it for good, an error is logged and `fallback` stands in for the answer.
+  asio::awaitable<std::optional<store::WebhookHealth>> log(store::AttemptUpdate entry,
+                                                           store::WebhookHealth fallback = {});
+  store::AttemptUpdate log_entry(const DeliveryTask& task, store::LogEntryKind kind) const;
+  // The delivery is finished here (or, stopping, handed back).
+  void done(DeliveryTask& task, bool handed_back = false);
+  bool stalled(const EndpointQueue& q) const;
+  asio::awaitable<void> sweep_stalled_endpoints();
+
+  EngineContext& engine_;
+  RetryScheduler& retries_;
+  DeadLetters& dead_letters_;
+  http::AttemptPolicy policy_;
+  AsyncSemaphore global_slots_;
+  std::map<std::string, QueuePtr, std::less<>> queues_;
+  std::size_t in_flight_ = 0;
+  asio::steady_timer sweep_timer_;
+};
+
+}  // namespace hookstream::dispatcher

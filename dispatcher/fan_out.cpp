@@ -1,0 +1,66 @@
+#include "dispatcher/fan_out.hpp"
+
+#include "common/cloudevents.hpp"
+
+namespace hookstream::dispatcher {
+
+asio::awaitable<void> FanOut::run(std::shared_ptr<const kafka::Record> record) {
+  auto work = engine_.begin(*record);
+  auto decoded = cloudevents::decode(*record);
+  if (!decoded) {
+    const bool sent = co_await dead_letters_.send(
+        *record,
+        std::string(cloudevents::to_string(decoded.error().code)) + ": " + decoded.error().reason);
+    if (sent)
+      engine_.finish(work);
+    else
+      engine_.hand_back(work);
+    co_return;
+  }
+  auto event = std::make_shared<const Event>(std::move(*decoded));
+  // A webhook created before this event was published must get it.
+  co_await engine_.deps.subscriptions.await_changes_before(record->timestamp_ms);
+
+  auto& subscriptions = engine_.deps.subscriptions;
+  auto webhooks = co_await engine_.until_answered(
+      "subscriptions", [&] { return subscriptions.tenant(event->tenant); },
+      [](const store::StoreError& e) { return store::is_retriable(e); });
+  if (!webhooks) {
+    if (engine_.stopping) {
+      engine_.hand_back(work);
+      co_return;
+    }
+    const bool sent =
+        co_await dead_letters_.send(*record, "webhooks of tenant " + event->tenant +
+                                                 " unreadable: " + webhooks.error().message);
+    if (sent)
+      engine_.finish(work);
+    else
+      engine_.hand_back(work);
+    co_return;
+  }
+  std::vector<const store::Webhook*> targets;
+  for (const auto& w : (*webhooks)->webhooks)
+    if (w.subscribes_to(event->type)) targets.push_back(&w);
+  if (targets.empty()) {
+    engine_.finish(work);
+    co_return;
+  }
+  auto payload = std::make_shared<const std::string>(webhook_payload(*event));
+  work->remaining = targets.size();
+  const auto now = engine_.deps.clock.now();
+  auto& pending = engine_.pending_deliveries;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    bool granted = pending.try_acquire();
+    if (!granted) granted = co_await pending.acquire();
+    if (granted && engine_.stopping) pending.release();
+    if (!granted || engine_.stopping) {
+      engine_.hand_back(work, targets.size() - i);  // the deliveries not started
+      co_return;
+    }
+    DeliveryTask task{work, record, event, payload, targets[i]->id, 1, now, true};
+    attempts_.submit(std::move(task));
+  }
+}
+
+}  // namespace hookstream::dispatcher

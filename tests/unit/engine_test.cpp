@@ -1,0 +1,281 @@
+// The delivery engine's rules on fakes (tests/unit/engine_fakes.hpp): fan-out, settling an
+// attempt, retries, pausing, dead letters, giving up on stop, and the slow-endpoint guarantees —
+// without Redis, Kafka or a network. The same rules run end to end in
+// tests/integration/dispatcher_test.cpp.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+
+#include "common/cloudevents.hpp"
+#include "common/retry_record.hpp"
+#include "dispatcher/engine.hpp"
+#include "tests/unit/engine_fakes.hpp"
+#include "tests/unit/fakes.hpp"
+
+namespace hookstream::dispatcher {
+namespace {
+
+using testing_support::CountingRandom;
+using testing_support::FakeClock;
+using testing_support::FakeDeliveryLog;
+using testing_support::FakeRecordWriter;
+using testing_support::FakeSubscriptions;
+using testing_support::FakeWebhookClient;
+
+store::Webhook webhook(std::string id, std::string host,
+                       store::WebhookStatus status = store::WebhookStatus::active) {
+  store::Webhook w;
+  w.id = std::move(id);
+  w.tenant = "acme";
+  w.url = "https://" + host + "/hook";
+  w.events = {"contact.created"};
+  w.status = status;
+  w.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  return w;
+}
+
+struct Finished {
+  std::vector<std::int64_t> done;
+  std::vector<std::int64_t> abandoned;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() {
+    config_.kafka.topic_prefix = "t";
+    config_.retry_schedule = {Millis{5000}, Millis{30000}};
+    config_.max_in_flight_per_endpoint = 2;
+    config_.max_queued_per_endpoint = 4;
+    config_.endpoint_stall_after = Millis{50};
+  }
+
+  Engine& engine() {
+    if (!engine_)
+      engine_ = std::make_unique<Engine>(
+          io_.get_executor(), config_,
+          EngineDeps{log_, subscriptions_, http_, kafka_, metrics_, clock_, random_},
+          [this](const kafka::TopicPartition&, std::int64_t o) { finished_.done.push_back(o); },
+          [](const kafka::TopicPartition&, bool) {},
+          [this](const kafka::TopicPartition&, std::int64_t o) {
+            finished_.abandoned.push_back(o);
+          });
+    return *engine_;
+  }
+
+  kafka::Record event_record(std::int64_t offset, std::string type = "contact.created") {
+    Event e;
+    e.id = "evt_" + std::to_string(offset);
+    e.type = std::move(type);
+    e.source = "test";
+    e.tenant = "acme";
+    e.time = clock_.now();
+    e.data = R"({"n":1})";
+    auto r = cloudevents::encode_binary(e, "t.events");
+    r.partition = 0;
+    r.offset = offset;
+    return r;
+  }
+
+  // Runs the engine's io_context until `condition` holds (or fails the test after 5 s).
+  void run_until(const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!condition()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "condition not met in 5 s";
+      io_.run_one_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::vector<const kafka::Record*> written_to(std::string_view topic) const {
+    std::vector<const kafka::Record*> out;
+    for (const auto& r : kafka_.written)
+      if (r.topic == topic) out.push_back(&r);
+    return out;
+  }
+
+  asio::io_context io_{1};
+  DispatcherConfig config_;
+  FakeDeliveryLog log_;
+  FakeSubscriptions subscriptions_;
+  FakeWebhookClient http_{io_.get_executor()};
+  FakeRecordWriter kafka_;
+  Metrics metrics_;
+  FakeClock clock_;
+  CountingRandom random_;
+  Finished finished_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, AnEventGoesToEverySubscribedWebhookAndTheRecordFinishesAfterAllAreLogged) {
+  auto other = webhook("wh_other", "other.example");
+  other.events = {"submission.completed"};
+  subscriptions_.set("acme", {webhook("wh_a", "a.example"), webhook("wh_b", "b.example"), other});
+  engine().handle(event_record(7));
+  run_until([&] { return !finished_.done.empty(); });
+
+  EXPECT_EQ(finished_.done, std::vector<std::int64_t>{7});
+  ASSERT_EQ(http_.requests.size(), 2u);
+  ASSERT_EQ(log_.entries.size(), 2u);
+  for (const auto& e : log_.entries) {
+    EXPECT_EQ(e.status, store::DeliveryStatus::succeeded);
+    EXPECT_EQ(e.attempt.number, 1);
+    EXPECT_EQ(e.event_id, "evt_7");
+  }
+  for (const auto& r : http_.requests) {
+    const auto id = std::find_if(r.headers.begin(), r.headers.end(),
+                                 [](const auto& h) { return h.name == "webhook-id"; });
+    ASSERT_NE(id, r.headers.end());
+    EXPECT_EQ(id->value, "evt_7");
+  }
+  EXPECT_TRUE(kafka_.written.empty());
+}
+
+TEST_F(EngineTest, AFailedAttemptIsLoggedPendingAndItsRetryIsWrittenBeforeTheRecordFinishes) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  http_.status_for["a.example"] = 500;
+  engine().handle(event_record(1));
+  run_until([&] { return !finished_.done.empty(); });
+
+  ASSERT_EQ(log_.entries.size(), 1u);
+  EXPECT_EQ(log_.entries[0].status, store::DeliveryStatus::pending);
+  ASSERT_TRUE(log_.entries[0].next_retry_at);
+  const auto retries = written_to(config_.kafka.retry_topic(Millis{5000}));
+  ASSERT_EQ(retries.size(), 1u);
+  const auto info = read_retry_info(*retries[0]);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->attempt, 2);
+  EXPECT_EQ(info->webhook_id, "wh_a");
+  // The log's next_retry_at is the due time the retry record carries.
+  EXPECT_EQ(*log_.entries[0].next_retry_at, info->due);
+}
+
+TEST_F(EngineTest, A410DisablesTheEndpointWithoutARetry) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  http_.status_for["a.example"] = 410;
+  engine().handle(event_record(1));
+  run_until([&] { return !finished_.done.empty(); });
+
+  ASSERT_EQ(log_.entries.size(), 1u);
+  EXPECT_TRUE(log_.entries[0].disable_endpoint);
+  EXPECT_EQ(log_.entries[0].status, store::DeliveryStatus::failed);
+  EXPECT_TRUE(kafka_.written.empty());
+  EXPECT_GE(subscriptions_.invalidations, 1);
+}
+
+TEST_F(EngineTest, APausedEndpointIsNotAttemptedAndTheDeliveryFailsWithTheReason) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example", store::WebhookStatus::paused)});
+  engine().handle(event_record(1));
+  run_until([&] { return !finished_.done.empty(); });
+
+  EXPECT_TRUE(http_.requests.empty());
+  ASSERT_EQ(log_.entries.size(), 1u);
+  EXPECT_EQ(log_.entries[0].kind, store::LogEntryKind::not_attempted);
+  EXPECT_EQ(log_.entries[0].status, store::DeliveryStatus::failed);
+  EXPECT_EQ(log_.entries[0].attempt.error, "endpoint paused");
+}
+
+TEST_F(EngineTest, TheAttemptThatReachesTheFailureLimitPausesTheEndpointAndLaterOnesAreNotSent) {
+  log_.pause_after = 2;
+  config_.max_in_flight_per_endpoint = 1;  // one after the other, so the count is exact
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  http_.status_for["a.example"] = 500;
+  for (int i = 0; i < 2; ++i) engine().handle(event_record(i));
+  run_until([&] { return finished_.done.size() == 2; });
+  EXPECT_EQ(metrics_.serialize().find("hookstream_endpoints_paused_total 1") != std::string::npos,
+            true)
+      << metrics_.serialize();
+  EXPECT_EQ(subscriptions_.invalidations, 1);
+}
+
+TEST_F(EngineTest, ALogWriteIsTriedAgainUntilRedisAnswersAndCountedOnce) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  log_.unavailable_for = 2;
+  engine().handle(event_record(1));
+  run_until([&] { return !finished_.done.empty(); });
+  EXPECT_EQ(log_.calls, 3);
+  EXPECT_EQ(log_.entries.size(), 1u);
+  EXPECT_EQ(http_.requests.size(), 1u);
+}
+
+TEST_F(EngineTest, ARetryKafkaRefusesForGoodFailsTheDeliveryInsteadOfBlockingThePartition) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  http_.status_for["a.example"] = 503;
+  kafka_.refuse_with = "kafka_record_too_large";
+  engine().handle(event_record(1));
+  run_until([&] { return !finished_.done.empty(); });
+
+  ASSERT_EQ(log_.entries.size(), 2u);
+  EXPECT_EQ(log_.entries[1].kind, store::LogEntryKind::not_attempted);
+  EXPECT_EQ(log_.entries[1].status, store::DeliveryStatus::failed);
+  EXPECT_EQ(log_.entries[1].attempt.number, 2);
+  EXPECT_NE(log_.entries[1].attempt.error.find("the retry could not be queued"), std::string::npos);
+  EXPECT_NE(metrics_.serialize().find("hookstream_permanent_write_failures_total 1"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, AMalformedRecordGoesToTheDeadLetterTopicWithTheReasonAndFinishes) {
+  kafka::Record junk;
+  junk.topic = "t.events";
+  junk.offset = 3;
+  junk.value = "not an event";
+  engine().handle(junk);
+  run_until([&] { return !finished_.done.empty(); });
+
+  const auto dead = written_to("t.dead");
+  ASSERT_EQ(dead.size(), 1u);
+  const auto reason =
+      std::find_if(dead[0]->headers.begin(), dead[0]->headers.end(),
+                   [](const auto& h) { return h.name == "hookstream_dead_reason"; });
+  ASSERT_NE(reason, dead[0]->headers.end());
+  EXPECT_EQ(finished_.done, std::vector<std::int64_t>{3});
+}
+
+TEST_F(EngineTest, StoppingWhileRedisIsDownHandsTheRecordBackUncommitted) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  subscriptions_.unavailable_for = 1'000'000;
+  engine().handle(event_record(5));
+  io_.run_for(std::chrono::milliseconds(150));  // a few tries, Redis still down
+  engine().stop();
+  run_until([&] { return !finished_.abandoned.empty(); });
+  EXPECT_EQ(finished_.abandoned, std::vector<std::int64_t>{5});
+  EXPECT_TRUE(finished_.done.empty());
+  EXPECT_TRUE(http_.requests.empty());
+}
+
+TEST_F(EngineTest, NoEndpointGetsMoreRequestsAtOnceThanItsLimit) {
+  subscriptions_.set("acme", {webhook("wh_a", "a.example")});
+  for (int i = 0; i < 20; ++i) engine().handle(event_record(i));
+  run_until([&] { return finished_.done.size() == 20; });
+  EXPECT_EQ(http_.requests.size(), 20u);
+  EXPECT_EQ(http_.max_in_flight["a.example"], 2);
+}
+
+TEST_F(EngineTest, AHangingEndpointParksItsBacklogAndAHealthyOneIsDeliveredMeanwhile) {
+  auto slow = webhook("wh_slow", "slow.example");
+  auto fine = webhook("wh_fine", "fine.example");
+  slow.events = {"contact.updated"};
+  subscriptions_.set("acme", {slow, fine});
+  http_.hanging.insert("slow.example");
+  // 10 events for the hanging endpoint: 2 are sent (and hang), 8 wait; once it counts as stalled,
+  // all but max_queued_per_endpoint (4) are parked in the first retry tier.
+  for (int i = 0; i < 10; ++i) engine().handle(event_record(i, "contact.updated"));
+  for (int i = 10; i < 15; ++i) engine().handle(event_record(i));
+  run_until([&] {
+    return written_to(config_.kafka.retry_topic(Millis{5000})).size() == 4 &&
+           finished_.done.size() == 5 + 4;
+  });
+  std::size_t deferred = 0;
+  for (const auto& e : log_.entries)
+    if (e.kind == store::LogEntryKind::deferred) {
+      ++deferred;
+      EXPECT_EQ(e.status, store::DeliveryStatus::pending);
+      EXPECT_TRUE(e.next_retry_at);
+    }
+  EXPECT_EQ(deferred, 4u);
+  EXPECT_EQ(http_.max_in_flight["slow.example"], 2);
+  for (const auto* r : written_to(config_.kafka.retry_topic(Millis{5000})))
+    EXPECT_EQ(read_retry_info(*r)->attempt, 1);  // parked untried: still its first attempt
+}
+
+}  // namespace
+}  // namespace hookstream::dispatcher
