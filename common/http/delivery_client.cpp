@@ -23,7 +23,6 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
-using RequestMessage = bhttp::request<bhttp::span_body<const char>>;
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 
 // How much response body we read at most to keep a connection reusable. A larger body is cut off
@@ -69,27 +68,44 @@ bool is_framing_header(std::string_view name) {
          iequals(name, "transfer-encoding") || iequals(name, "connection");
 }
 
-RequestMessage build_message(const DeliveryRequest& request, const std::string& body,
+// The request as it goes on the wire: the head rendered into one string, sent with the shared
+// body in one gather write (no per-request serializer state, no copy of the body).
+struct RequestMessage {
+  std::string head;
+  std::shared_ptr<const std::string> body;
+  std::array<asio::const_buffer, 2> buffers() const {
+    return {asio::buffer(head), asio::buffer(*body)};
+  }
+};
+
+void append_header(std::string& head, std::string_view name, std::string_view value) {
+  head.append(name).append(": ").append(value).append("\r\n");
+}
+
+RequestMessage build_message(const DeliveryRequest& request,
+                             std::shared_ptr<const std::string> body,
                              const ClientOptions& options) {
-  RequestMessage message{bhttp::verb::post, request.url.target, 11};
-  message.set(bhttp::field::host, request.url.host_header());
+  RequestMessage message{{}, std::move(body)};
+  auto& head = message.head;
+  head.reserve(256 + request.url.target.size());
+  head.append("POST ").append(request.url.target).append(" HTTP/1.1\r\n");
+  append_header(head, "Host", request.url.host_header());
   const auto given = [&](std::string_view name) {
     return std::any_of(request.headers.begin(), request.headers.end(),
                        [&](const Header& h) { return iequals(h.name, name); });
   };
-  if (!given("content-type")) message.set(bhttp::field::content_type, "application/json");
-  if (!given("user-agent")) message.set(bhttp::field::user_agent, options.user_agent);
+  if (!given("content-type")) append_header(head, "Content-Type", "application/json");
+  if (!given("user-agent")) append_header(head, "User-Agent", options.user_agent);
   for (const auto& h : request.headers) {
     if (!is_token(h.name) || !is_safe_value(h.value) || is_framing_header(h.name)) {
       log::warn("delivery header not sent",
                 {{"header", h.name.substr(0, 64)}, {"url_host", request.url.host}});
       continue;
     }
-    message.insert(h.name, h.value);
+    append_header(head, h.name, h.value);
   }
-  message.body() = {body.data(), body.size()};
-  message.keep_alive(true);
-  message.prepare_payload();
+  append_header(head, "Content-Length", std::to_string(message.body->size()));
+  head.append("\r\n");
   return message;
 }
 
@@ -155,12 +171,13 @@ Outcome outcome_for_status(int status) {
 
 template <typename Stream>
 asio::awaitable<Exchange> exchange_on(Stream& stream, beast::tcp_stream& lowest,
-                                      beast::flat_buffer& buffer, RequestMessage& message,
+                                      beast::flat_buffer& buffer, const RequestMessage& message,
                                       SteadyTime deadline, const ClientOptions& options) {
   Exchange ex;
   error_code ec;
   lowest.expires_at(deadline);
-  co_await bhttp::async_write(stream, message, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, message.buffers(),
+                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     ex.nothing_received = true;
     ex.result = failure(ec == beast::error::timeout ? Outcome::timeout : Outcome::connect,
@@ -251,7 +268,8 @@ struct DeliveryClient::State {
 
   asio::awaitable<DeliveryResult> deliver(const DeliveryRequest& request, SteadyTime deadline);
   asio::awaitable<Connected> connect(const Url& url, SteadyTime deadline);
-  asio::awaitable<Exchange> exchange(Connection& c, RequestMessage& message, SteadyTime deadline);
+  asio::awaitable<Exchange> exchange(Connection& c, const RequestMessage& message,
+                                     SteadyTime deadline);
 
   asio::any_io_executor executor;
   ClientOptions options;
@@ -265,9 +283,8 @@ asio::awaitable<DeliveryResult> DeliveryClient::State::deliver(const DeliveryReq
   const std::string origin = url.scheme + "://" +
                              (url.ipv6_literal ? "[" + url.host + "]" : url.host) + ":" +
                              std::to_string(url.port);
-  // Held for the whole call: the message points into it.
-  const auto body = request.body ? request.body : std::make_shared<const std::string>();
-  auto message = build_message(request, *body, options);
+  auto message = build_message(
+      request, request.body ? request.body : std::make_shared<const std::string>(), options);
 
   const auto settle = [&](std::unique_ptr<Connection> c, Exchange& ex) {
     ex.result.remote_address = c->remote_address;
@@ -387,7 +404,8 @@ asio::awaitable<DeliveryClient::State::Connected> DeliveryClient::State::connect
   co_return out;
 }
 
-asio::awaitable<Exchange> DeliveryClient::State::exchange(Connection& c, RequestMessage& message,
+asio::awaitable<Exchange> DeliveryClient::State::exchange(Connection& c,
+                                                          const RequestMessage& message,
                                                           SteadyTime deadline) {
   if (c.tls) co_return co_await exchange_on(*c.tls, c.tcp(), c.buffer, message, deadline, options);
   co_return co_await exchange_on(*c.plain, c.tcp(), c.buffer, message, deadline, options);
