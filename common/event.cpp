@@ -17,20 +17,6 @@ std::string json_string(std::string_view s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// json_string's output, without a nlohmann value on the way: the webhook body is built for every
-// event, and validation limits ids and types to characters that are copied as they are.
-void append_json_string(std::string& out, std::string_view s) {
-  const bool plain = std::all_of(
-      s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-  if (!plain) {
-    out += json_string(s);
-    return;
-  }
-  out += '"';
-  out += s;
-  out += '"';
-}
-
 }  // namespace
 
 Result<void> validate_event_type_syntax(std::string_view type) {

@@ -49,4 +49,9 @@ Result<simdjson::dom::element, JsonError> parse_untrusted_json_view(
 // which nlohmann lets through, is refused: neither can be part of a JSON text (RFC 8259).
 bool is_valid_json(std::string_view text);
 
+// Appends `text` as a JSON string: exactly what nlohmann's dump() writes (invalid UTF-8 replaced
+// by U+FFFD), without building a json value. ASCII, the common case (ids, types, URLs, errors),
+// is copied in runs between the characters that need escaping; other text goes through nlohmann.
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace hookstream

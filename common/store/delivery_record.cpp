@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
+#include "common/json.hpp"
 #include "common/store/redis_hash.hpp"
 
 namespace hookstream::store {
@@ -184,7 +185,9 @@ std::string delivery_id_for(std::string_view tenant, std::string_view event_id,
   material.append(tenant).append(1, '\n').append(event_id).append(1, '\n').append(webhook_id);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
-  EVP_Digest(material.data(), material.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up (under a lock) per call.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_Digest(material.data(), material.size(), digest.data(), &len, sha256, nullptr);
   static constexpr std::string_view kAlphabet = "0123456789abcdefghjkmnpqrstvwxyz";
   std::string out = std::string(id_prefix::delivery) + "_";
   for (std::size_t i = 0; i < 26; ++i) out.push_back(kAlphabet[digest[i] & 31]);
@@ -192,10 +195,14 @@ std::string delivery_id_for(std::string_view tenant, std::string_view event_id,
 }
 
 std::string index_member(TimePoint created_at, std::string_view delivery_id) {
-  std::array<char, 24> buf{};
-  const auto n = std::snprintf(buf.data(), buf.size(), "%016lld",
-                               static_cast<long long>(to_unix_millis(created_at)));
-  std::string out(buf.data(), static_cast<std::size_t>(n));
+  std::array<char, 24> digits{};
+  const auto written =
+      std::to_chars(digits.data(), digits.data() + digits.size(), to_unix_millis(created_at));
+  const auto n = static_cast<std::size_t>(written.ptr - digits.data());
+  std::string out;
+  out.reserve(kCreatedDigits + 1 + delivery_id.size());
+  if (n < kCreatedDigits) out.append(kCreatedDigits - n, '0');  // "%016lld", without printf
+  out.append(digits.data(), n);
   out += ':';
   out += delivery_id;
   return out;
@@ -209,45 +216,6 @@ std::optional<std::string_view> delivery_of_index_member(std::string_view member
   const auto id = member.substr(kCreatedDigits + 1);
   if (!id.starts_with(prefix)) return std::nullopt;
   return id;
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  const bool ascii = std::all_of(text.begin(), text.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (!ascii) {
-    // Rare (response bodies, error texts): nlohmann checks the UTF-8 and replaces what is invalid.
-    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-    return;
-  }
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          std::array<char, 8> buf{};
-          std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(c));
-          out += buf.data();
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 std::string encode_attempt(const AttemptRecord& a) {

@@ -64,8 +64,7 @@ std::string delivery_id_for(std::string_view tenant, std::string_view event_id,
 std::string index_member(TimePoint created_at, std::string_view delivery_id);
 std::optional<std::string_view> delivery_of_index_member(std::string_view member);
 
-// Writing (no JSON library: this runs for every attempt).
-void append_json_string(std::string& out, std::string_view text);
+// Writing (no JSON library: this runs for every attempt; strings through append_json_string).
 std::string encode_attempt(const AttemptRecord& attempt);
 struct RecordFields {
   std::string_view webhook_id, tenant, event_id, event_type;
