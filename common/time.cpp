@@ -30,13 +30,32 @@ std::string format_rfc3339(TimePoint t) {
   const auto day = floor<days>(ms);
   const year_month_day ymd{day};
   const hh_mm_ss hms{ms - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
+  const int y = static_cast<int>(ymd.year());
+  const auto h = static_cast<unsigned>(hms.hours().count());
+  const auto mi = static_cast<unsigned>(hms.minutes().count());
+  const auto sec = static_cast<unsigned>(hms.seconds().count());
+  const auto milli = static_cast<unsigned>(hms.subseconds().count());
+  if (y < 0 || y > 9999) {  // outside what four digits hold: printf widens the year
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), h, mi, sec,
+                  milli);
+    return buf;
+  }
+  // Once per event (the webhook body's timestamp): digits placed directly, no printf.
+  std::string out = "0000-00-00T00:00:00.000Z";
+  const auto put = [&out](std::size_t at, unsigned value, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; value /= 10)
+      out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(y), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, h, 2);
+  put(14, mi, 2);
+  put(17, sec, 2);
+  put(20, milli, 3);
+  return out;
 }
 
 Result<TimePoint> parse_rfc3339(std::string_view s) {

@@ -12,6 +12,21 @@ TEST(Time, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(format_rfc3339(t), "2021-02-25T15:02:10.123Z");
 }
 
+TEST(Time, FormatsEveryFieldWithItsLeadingZerosAndParsesBack) {
+  EXPECT_EQ(format_rfc3339(TimePoint{}), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(TimePoint{std::chrono::milliseconds{7258118399999}}),
+            "2199-12-31T23:59:59.999Z");
+  // A step that is no multiple of a second, minute, hour or day walks every field's digits.
+  for (std::int64_t ms = 0; ms < 4'102'444'800'000; ms += 7'777'777'777) {
+    const TimePoint t{std::chrono::milliseconds{ms}};
+    const auto text = format_rfc3339(t);
+    ASSERT_EQ(text.size(), 24u) << text;
+    const auto back = parse_rfc3339(text);
+    ASSERT_TRUE(back.ok()) << text;
+    EXPECT_EQ(to_unix_millis(*back), ms) << text;
+  }
+}
+
 TEST(Time, ParsesZuluOffsetsAndFractions) {
   EXPECT_EQ(to_unix_millis(*parse_rfc3339("2021-02-25T15:02:10.123Z")), 1614265330123);
   EXPECT_EQ(to_unix_millis(*parse_rfc3339("2021-02-25T17:02:10+02:00")), 1614265330000);
