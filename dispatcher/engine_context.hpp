@@ -105,6 +105,13 @@ class EngineContext {
     work->remaining -= deliveries - 1;
     finish(work);
   }
+  // finish() when the step was done, hand_back() when stopping got in its way.
+  void finish_or_hand_back(const RecordWorkPtr& work, bool done) {
+    if (done)
+      finish(work);
+    else
+      hand_back(work);
+  }
   void abandon(const kafka::TopicPartition& tp, std::int64_t offset) { on_abandon_(tp, offset); }
   void pause(const kafka::TopicPartition& tp, bool paused) { flow_(tp, paused); }
 

@@ -11,10 +11,7 @@ asio::awaitable<void> FanOut::run(std::shared_ptr<const kafka::Record> record) {
     const bool sent = co_await dead_letters_.send(
         *record,
         std::string(cloudevents::to_string(decoded.error().code)) + ": " + decoded.error().reason);
-    if (sent)
-      engine_.finish(work);
-    else
-      engine_.hand_back(work);
+    engine_.finish_or_hand_back(work, sent);
     co_return;
   }
   auto event = std::make_shared<const Event>(std::move(*decoded));
@@ -33,10 +30,7 @@ asio::awaitable<void> FanOut::run(std::shared_ptr<const kafka::Record> record) {
     const bool sent =
         co_await dead_letters_.send(*record, "webhooks of tenant " + event->tenant +
                                                  " unreadable: " + webhooks.error().message);
-    if (sent)
-      engine_.finish(work);
-    else
-      engine_.hand_back(work);
+    engine_.finish_or_hand_back(work, sent);
     co_return;
   }
   std::vector<const store::Webhook*> targets;

@@ -110,10 +110,7 @@ asio::awaitable<void> RetryQueues::attempt_due(std::shared_ptr<const kafka::Reco
     const bool sent =
         co_await dead_letters_.send(*record, info ? "retry record: " + decoded.error().reason
                                                   : "retry record without valid hs_* headers");
-    if (sent)
-      engine_.finish(work);
-    else
-      engine_.hand_back(work);
+    engine_.finish_or_hand_back(work, sent);
     co_return;
   }
   auto event = std::make_shared<const Event>(std::move(*decoded));
