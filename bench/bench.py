@@ -164,6 +164,28 @@ def kafka_read_rate(stack, n):
     return round(got / (time.monotonic() - t0))
 
 
+def scenario_scale(processes, shards):
+    """Scale-out: scenario 1's events to `processes` dispatchers of `shards` io threads each, all
+    started together (they share the events' partitions after one rebalance). Endpoint slots are
+    raised to 64 so that the per-endpoint limit (8 per process by default) is not what is measured."""
+    def run(args, stack):
+        n = args.events
+        sink = stack.sink("sink")
+        stack.create_webhooks([f"http://127.0.0.1:{sink.port}/hook"])
+        stack.publish(n, 1024)
+        env = {"HOOKSTREAM_DISPATCHER_SHARDS": str(shards), "HOOKSTREAM_MAX_IN_FLIGHT_PER_ENDPOINT": "64"}
+        ds = [stack.dispatcher(i, env=env, wait=False) for i in range(1, processes + 1)]
+        for d in ds:
+            stack.wait_joined(d)
+        m = Measure(ds, stack)
+        stats = wait_delivered([sink], n, args.timeout, f"scale {processes}x{shards}")
+        r = {"deliveries_per_s": round(rate_from_stats(stats, n)), "delivered": ok_deliveries(stats[0]),
+             "expected": n}
+        r.update(m.done(n))
+        return r, sink
+    return run
+
+
 def scenario_fanout(args, stack):
     endpoints, n = args.endpoints, args.fanout_events
     sink = stack.sink("sink")
@@ -274,6 +296,10 @@ SCENARIOS = {
     "isolation": (scenario_isolation, {"HOOKSTREAM_PAUSE_AFTER_FAILURES": "1000000"}),
     # Retries, not pausing, are under test: 30% failures make 10 in a row likely over ~28,000
     # attempts, which would pause the endpoint (by design) and park the rest as not attempted.
+    # Scale-out (issue 15): one process on one core, one process on both, two processes.
+    "scale_1x1": (scenario_scale(1, 1), {}),
+    "scale_1x2": (scenario_scale(1, 2), {}),
+    "scale_2x1": (scenario_scale(2, 1), {}),
     "failures": (scenario_failures, {"HOOKSTREAM_RETRY_SCHEDULE": "5ms,10ms,20ms,50ms,100ms,200ms,500ms,1s,1s,"
                                                                   "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
                                      "HOOKSTREAM_PAUSE_AFTER_FAILURES": "1000000"}),
@@ -425,6 +451,8 @@ def main():
             s = results["scenarios"].get(name, {}).get("summary", {})
             if "deliveries_per_s" in s:
                 s["ratio_to_wrk"] = round(s["deliveries_per_s"]["median"] / statistics.median(ceilings), 3)
+    if not args.smoke:  # tiny sizes say nothing about the targets
+        results["bars"] = check_bars(results)
     print_table(results)
     if args.out and not args.smoke:  # a smoke run never replaces the recorded figures
         with open(args.out, "w") as f:
@@ -435,6 +463,40 @@ def main():
     lost = results["scenarios"].get("failures", {}).get("summary", {}).get("lost")
     if failed or (isinstance(lost, dict) and lost["max"] > 0):
         sys.exit(1)
+
+
+# Issue 15's targets, checked against the medians of the run: (what, scenario, metric, bar, higher
+# is better). Peak RSS is checked in every scenario that ran.
+BARS = [
+    ("scenario 1 deliveries/s", "throughput", "deliveries_per_s", 20_000, True),
+    ("scenario 1 × wrk ceiling", "throughput", "ratio_to_wrk", 0.35, True),
+    ("scenario 1 × the peer", "throughput", "ratio_to_peer", 1.5, True),
+    ("fan-out deliveries/s", "fanout", "deliveries_per_s", 20_000, True),
+    ("dispatcher CPU-s per 1,000 (scenario 1)", "throughput", "cpu_s_per_1k", 0.025, False),
+    ("Redis CPU-s per 1,000 (scenario 1)", "throughput", "redis_cpu_s_per_1k", 0.015, False),
+    ("Redis commands per delivery (scenario 1)", "throughput", "redis_calls_per_delivery", 2, False),
+    ("Redis commands per delivery (fan-out)", "fanout", "redis_calls_per_delivery", 2, False),
+    ("latency p99 ms at 2,000 events/s", "latency", "p99_ms", 50, False),
+    ("healthy p99 ms next to a hanging endpoint", "isolation", "healthy_p99_ms", 100, False),
+]
+
+
+def check_bars(results):
+    """[{what, median, bar, met}] for every bar whose figure the run has."""
+    out = []
+    scenarios = results["scenarios"]
+    for what, name, key, bar, higher in BARS:
+        v = scenarios.get(name, {}).get("summary", {}).get(key)
+        if v is None:
+            continue
+        median = v["median"] if isinstance(v, dict) else v
+        out.append({"what": what, "median": median, "bar": bar, "met": median >= bar if higher else median <= bar})
+    for name, sc in scenarios.items():
+        v = sc.get("summary", {}).get("peak_rss_mib")
+        if isinstance(v, dict):
+            out.append({"what": f"dispatcher peak RSS MiB ({name}, max of runs)", "median": v["max"], "bar": 256,
+                        "met": v["max"] <= 256})
+    return out
 
 
 def fmt(v):
@@ -457,6 +519,10 @@ def print_table(results):
     for name, s in results["scenarios"].items():
         for k, v in s["summary"].items():
             print(f"| {name} | {k} | {fmt(v)} |")
+    if results.get("bars"):
+        print("\n| target (issue 15) | this run | bar | met |\n|---|---|---|---|")
+        for b in results["bars"]:
+            print(f"| {b['what']} | {b['median']:g} | {b['bar']:g} | {'yes' if b['met'] else 'NO'} |")
 
 
 if __name__ == "__main__":

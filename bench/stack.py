@@ -353,14 +353,19 @@ class Stack:
         conn.close()
         return ids
 
-    def dispatcher(self, index=1, env=None):
+    def dispatcher(self, index=1, env=None, wait=True):
+        """Starts hookstream-dispatcher `index`; with `wait`, returns once it has partitions."""
         e = dict(self.env)
         e["HOOKSTREAM_INSTANCE_ID"] = f"bench-{index}"
         e.update(env or {})
         p = self.spawn(f"dispatcher-{index}", [f"{self.bin}/hookstream-dispatcher"], env=e)
-        wait_until(f"dispatcher-{index} joins", lambda: "partitions assigned" in open(p.logfile).read(), 60, p,
-                   p.logfile)
+        if wait:
+            self.wait_joined(p)
         return p
+
+    @staticmethod
+    def wait_joined(p):
+        wait_until(f"{p.name} joins", lambda: "partitions assigned" in open(p.logfile).read(), 60, p, p.logfile)
 
     def producer(self, stdin, stdout=subprocess.DEVNULL, env=None):
         """A hookstream-produce reading NDJSON from `stdin` (its errors go to produce.log)."""

@@ -7,16 +7,18 @@
 // the attempt (the batched delivery log also counts the endpoint's health and pauses it), and
 // write the next attempt to its retry tier when one is due.
 //
-// A slow or dead endpoint cannot hold up the others: once all its workers have waited longer than
-// HOOKSTREAM_ENDPOINT_STALL_AFTER for an answer, its queue keeps at most
-// HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT deliveries and parks the rest, untried, in the first retry
-// tier (logged as pending), so its records finish and the consumer moves on.
+// A slow or dead endpoint cannot hold up the others. An endpoint is stalled while all its workers
+// are busy and either none of them got an answer for HOOKSTREAM_ENDPOINT_STALL_AFTER (a timeout is
+// not an answer: a hanging endpoint stays stalled through its timeouts) or the oldest delivery in
+// its queue has waited four times that long (it answers, but slower than deliveries arrive). A
+// stalled endpoint's queue keeps at most HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT deliveries and parks
+// the rest, untried, in a retry tier (logged as pending; RetrySchedule::parking_tier), so their
+// records finish and the consumer moves on.
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "common/http/webhook_request.hpp"
 #include "dispatcher/async_semaphore.hpp"
@@ -40,7 +42,9 @@ class Attempts {
   struct EndpointQueue {
     std::deque<DeliveryTask> waiting;
     std::size_t workers = 0;
-    std::vector<SteadyClock::time_point> started;  // requests under way
+    // The last answer from the endpoint (any status, a refused connection included, not a
+    // timeout), or when its workers last went from none to one.
+    SteadyClock::time_point last_answer{};
     // The webhook made ready for requests, and the cached webhook it was made from: the cache
     // builds new Webhook objects whenever a webhook changed, so the address names the version.
     std::optional<http::PreparedEndpoint> prepared;
@@ -58,7 +62,7 @@ class Attempts {
   asio::awaitable<void> settle(DeliveryTask task, TenantWebhooksPtr snapshot,
                                const store::Webhook& webhook, http::DeliveryResult result,
                                TimePoint attempted_at);
-  // Parks the delivery untried in the first retry tier (its endpoint stalled).
+  // Parks the delivery untried in a retry tier (its endpoint stalled).
   asio::awaitable<void> defer(DeliveryTask task);
   asio::awaitable<void> not_attempted(DeliveryTask task, std::string reason);
   // Logs `entry`, trying again until Redis answers. Nothing when stopping first; when Redis refuses
@@ -68,7 +72,7 @@ class Attempts {
   store::AttemptUpdate log_entry(const DeliveryTask& task, store::LogEntryKind kind) const;
   // The delivery is finished here (or, stopping, handed back).
   void done(DeliveryTask& task, bool handed_back = false);
-  bool stalled(const EndpointQueue& q) const;
+  bool stalled(const EndpointQueue& q, SteadyClock::time_point now) const;
   asio::awaitable<void> sweep_stalled_endpoints();
 
   EngineContext& engine_;

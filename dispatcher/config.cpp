@@ -29,7 +29,7 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_IN_FLIGHT_PER_ENDPOINT", 8, 1, 1000));
   cfg.max_queued_per_endpoint =
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT", 64, 0, 100'000));
-  cfg.endpoint_stall_after = r.duration("HOOKSTREAM_ENDPOINT_STALL_AFTER", Millis{1000});
+  cfg.endpoint_stall_after = r.duration("HOOKSTREAM_ENDPOINT_STALL_AFTER", Millis{250});
   if (cfg.endpoint_stall_after < Millis{10})
     r.problem("HOOKSTREAM_ENDPOINT_STALL_AFTER", "must be at least 10ms");
   cfg.max_pending_records =

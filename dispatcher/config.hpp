@@ -27,7 +27,7 @@ struct DispatcherConfig {
   // Deliveries waiting for one endpoint's slot; beyond this they go to the first retry tier
   // untried, so a slow endpoint cannot hold the consumer back.
   std::size_t max_queued_per_endpoint = 64;
-  Millis endpoint_stall_after{1000};
+  Millis endpoint_stall_after{250};
   std::size_t max_pending_records = 2000;       // records read and not yet finished
   std::size_t max_pending_deliveries = 50'000;  // deliveries of those records started, unfinished
   store::DeliveryLogLimits delivery_log;

@@ -2,10 +2,12 @@
 // What the stages of the delivery engine share (engine.hpp says how they fit): its executor,
 // settings and dependencies, whether it is stopping, and the bookkeeping that says when a Kafka
 // record is finished. Everything here runs on the shard's one io_context thread.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.hpp"
@@ -54,6 +56,10 @@ struct DeliveryTask {
   int attempt = 1;
   TimePoint created_at;
   bool holds_pending_unit = false;  // a first delivery counted against max_pending_deliveries
+  // The retry tier (its delay) the delivery was read back from; nullopt when it came from the
+  // events topic. A delivery parked again goes to a longer tier (RetrySchedule::parking_tier).
+  std::optional<Millis> read_from_tier{};
+  std::chrono::steady_clock::time_point queued_at{};  // when it joined its endpoint's queue
 };
 
 class EngineContext {

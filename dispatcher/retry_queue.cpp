@@ -119,6 +119,8 @@ asio::awaitable<void> RetryQueues::attempt_due(std::shared_ptr<const kafka::Reco
   // expression twice.
   DeliveryTask task{work,          record,          event, payload, info->webhook_id,
                     info->attempt, info->created_at};
+  for (const auto delay : engine_.schedule.delays())
+    if (engine_.config.kafka.retry_topic(delay) == record->topic) task.read_from_tier = delay;
   // A redelivery asked for right after resuming its webhook must see it resumed.
   co_await engine_.deps.subscriptions.await_changes_before(record->timestamp_ms);
   attempts_.submit(std::move(task));

@@ -18,6 +18,16 @@ std::optional<Millis> RetrySchedule::next_delay(int failed_attempt,
   return delay;
 }
 
+Millis RetrySchedule::parking_tier(std::optional<Millis> from) const {
+  std::vector<Millis> tiers = delays_;
+  std::sort(tiers.begin(), tiers.end());
+  tiers.erase(std::unique(tiers.begin(), tiers.end()), tiers.end());
+  if (tiers.size() > 3) tiers.resize(3);
+  if (!from) return tiers.front();
+  const auto longer = std::upper_bound(tiers.begin(), tiers.end(), *from);
+  return longer == tiers.end() ? tiers.back() : *longer;
+}
+
 Millis RetrySchedule::jitter(Millis delay, Random& random) {
   const auto spread = static_cast<std::uint64_t>(delay.count() / 10);
   return spread == 0 ? Millis{0} : Millis{static_cast<std::int64_t>(random.uniform(spread + 1))};

@@ -25,6 +25,11 @@ class RetrySchedule {
   // nullopt when no attempt is left.
   std::optional<Millis> next_delay(int failed_attempt, std::optional<Millis> retry_after) const;
   const std::vector<Millis>& delays() const { return delays_; }
+  // Where a delivery parked untried from a stalled endpoint waits: the shortest tier when it came
+  // from the events topic; the next longer tier when it was read back from the tier `from` (it
+  // was parked or retried and its endpoint is still stalled), at most the third shortest, so a
+  // dead endpoint's backlog is not rewritten every few seconds yet is tried again within minutes.
+  Millis parking_tier(std::optional<Millis> from) const;
 
   // Extra delay spread over [0, delay / 10], so endpoints that failed together don't all get
   // retried in the same instant. Records in a tier can come due out of order by at most this.

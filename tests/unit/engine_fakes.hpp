@@ -112,10 +112,15 @@ class FakeWebhookClient final : public http::WebhookClient {
       co_await never.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     // An answer takes a moment, so that concurrent requests overlap.
-    asio::steady_timer moment(executor_, std::chrono::milliseconds(1));
+    const auto delay = delay_ms.contains(request.url.host) ? delay_ms[request.url.host] : 1;
+    asio::steady_timer moment(executor_, std::chrono::milliseconds(delay));
     co_await moment.async_wait(asio::use_awaitable);
     --in_flight[request.url.host];
     http::DeliveryResult result;
+    if (timing_out.contains(request.url.host)) {
+      result.outcome = http::Outcome::timeout;
+      co_return result;
+    }
     result.status = status_for.contains(request.url.host) ? status_for[request.url.host] : 200;
     result.outcome = result.status / 100 == 2 ? http::Outcome::success : http::Outcome::http_error;
     co_return result;
@@ -124,6 +129,8 @@ class FakeWebhookClient final : public http::WebhookClient {
   std::vector<http::DeliveryRequest> requests;
   std::map<std::string, int> status_for;  // host → status (default 200)
   std::set<std::string> hanging;
+  std::set<std::string> timing_out;     // host → no answer: a timeout after its delay
+  std::map<std::string, int> delay_ms;  // host → how long an answer takes (default 1 ms)
   std::map<std::string, int> in_flight;
   std::map<std::string, int> max_in_flight;
 

@@ -277,5 +277,59 @@ TEST_F(EngineTest, AHangingEndpointParksItsBacklogAndAHealthyOneIsDeliveredMeanw
     EXPECT_EQ(read_retry_info(*r)->attempt, 1);  // parked untried: still its first attempt
 }
 
+TEST_F(EngineTest, AnEndpointThatOnlyTimesOutStaysStalledThroughItsTimeouts) {
+  // Each request times out after 20 ms, sooner than the stall time (50 ms): a new request starts
+  // every 20 ms, yet none is answered, so the endpoint counts as stalled and its excess is parked.
+  http_.timing_out.insert("dead.example");
+  http_.delay_ms["dead.example"] = 20;
+  subscriptions_.set("acme", {webhook("wh_dead", "dead.example")});
+  for (int i = 0; i < 30; ++i) engine().handle(event_record(i));
+  run_until([&] { return finished_.done.size() == 30; });
+  std::size_t parked = 0;
+  for (const auto& e : log_.entries) parked += e.kind == store::LogEntryKind::deferred;
+  EXPECT_GT(parked, 0u);
+  // Every delivery was either tried (its retry written as attempt 2) or parked untried, once.
+  EXPECT_EQ(http_.requests.size() + parked, 30u);
+  std::size_t untried = 0;
+  for (const auto* r : written_to(config_.kafka.retry_topic(Millis{5000})))
+    untried += read_retry_info(*r)->attempt == 1;
+  EXPECT_EQ(untried, parked);
+}
+
+TEST_F(EngineTest, AnEndpointSlowerThanItsArrivalsParksTheExcessThoughItKeepsAnswering) {
+  // 2 workers answered every 30 ms: 66 deliveries/s. 30 at once wait longer than four stall times
+  // (200 ms) in the queue though answers keep coming; the excess is parked, not held for 450 ms.
+  http_.delay_ms["slow.example"] = 30;
+  subscriptions_.set("acme", {webhook("wh_slow", "slow.example")});
+  for (int i = 0; i < 30; ++i) engine().handle(event_record(i));
+  run_until([&] { return finished_.done.size() == 30; });
+  std::size_t parked = 0;
+  for (const auto& e : log_.entries) parked += e.kind == store::LogEntryKind::deferred;
+  EXPECT_GT(parked, 0u);
+  EXPECT_EQ(http_.requests.size() + parked, 30u);
+  EXPECT_EQ(written_to(config_.kafka.retry_topic(Millis{5000})).size(), parked);
+}
+
+TEST_F(EngineTest, ADeliveryParkedBeforeIsParkedInTheNextLongerTierNotTheFirstAgain) {
+  http_.hanging.insert("dead.example");
+  const auto dead = webhook("wh_dead", "dead.example");
+  subscriptions_.set("acme", {dead});
+  // 2 requests hang and 4 wait: once stalled, the endpoint's queue is full.
+  for (int i = 0; i < 6; ++i) engine().handle(event_record(i));
+  run_until([&] { return http_.requests.size() == 2; });
+  // A delivery parked earlier comes due from the first tier while the endpoint is still stalled.
+  auto parked = make_retry_record(event_record(99), {dead.id, 1, clock_.now(), clock_.now()},
+                                  config_.kafka.retry_topic(Millis{5000}));
+  parked.offset = 0;
+  const auto longer = config_.kafka.retry_topic(Millis{30000});
+  // It joins the queue as its fifth delivery, or is parked at once if the endpoint already
+  // counts as stalled; either way it is the one parked, in the next longer tier.
+  engine().handle(parked);
+  run_until([&] { return !written_to(longer).empty(); });
+  ASSERT_EQ(written_to(longer).size(), 1u);
+  EXPECT_EQ(read_retry_info(*written_to(longer).front())->attempt, 1);
+  EXPECT_TRUE(written_to(config_.kafka.retry_topic(Millis{5000})).empty());
+}
+
 }  // namespace
 }  // namespace hookstream::dispatcher

@@ -27,6 +27,20 @@ TEST(RetrySchedule, RetryAfterRoundsUpToATierWithinBounds) {
   EXPECT_EQ(s.next_delay(3, Millis{1000}), Millis{120000});     // never earlier than the schedule
 }
 
+TEST(RetrySchedule, AParkedDeliveryWaitsLongerEachTimeUpToTheThirdShortestTier) {
+  const RetrySchedule s(*parse_duration_list("5s,30s,2m,10m,30m"));
+  EXPECT_EQ(s.parking_tier(std::nullopt), Millis{5000});       // from the events topic
+  EXPECT_EQ(s.parking_tier(Millis{5000}), Millis{30000});      // read back from the first tier
+  EXPECT_EQ(s.parking_tier(Millis{30000}), Millis{120000});    // the cap
+  EXPECT_EQ(s.parking_tier(Millis{120000}), Millis{120000});   // stays there
+  EXPECT_EQ(s.parking_tier(Millis{1800000}), Millis{120000});  // a late retry: the cap too
+  // Repeated and unordered delays: the distinct tiers, shortest first.
+  const RetrySchedule repeated(*parse_duration_list("1s,1s,50ms,1s"));
+  EXPECT_EQ(repeated.parking_tier(std::nullopt), Millis{50});
+  EXPECT_EQ(repeated.parking_tier(Millis{50}), Millis{1000});
+  EXPECT_EQ(repeated.parking_tier(Millis{1000}), Millis{1000});
+}
+
 TEST(RetrySchedule, JitterIsBoundedAndNeverNegative) {
   testing_support::CountingRandom random;
   for (int i = 0; i < 200; ++i) {
