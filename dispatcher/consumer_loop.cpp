@@ -81,6 +81,25 @@ void ConsumerLoop::on_assigned(const std::vector<kafka::TopicPartition>& partiti
 }
 
 void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
+  // Records in hand of the partitions going away are let finish first (bounded), so that their
+  // next owner does not deliver them again: a rebalance costs a short wait, not the duplicates of
+  // everything in flight. Paused retry partitions' records only wait for their due time: the next
+  // owner reads them again, untried. Not when stopping: drain() has waited already.
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t unfinished = 0;
+  if (!stop_) {
+    const auto count = [&] {
+      std::size_t n = 0;
+      for (const auto& tp : partitions)
+        if (!flow_paused_.contains(tp)) n += offsets_.in_flight(tp);
+      return n;
+    };
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, started + kRevokeDrain, [&] { return stop_ || count() == 0; });
+    unfinished = count();
+  }
+  const auto waited =
+      std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started).count();
   // Last chance to commit what was finished; unfinished records go to the next owner.
   auto final_offsets = offsets_.revoke(partitions);
   for (const auto& tp : partitions) {
@@ -99,7 +118,8 @@ void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitio
   }
   for (const auto& tp : partitions) flow_paused_.erase(tp);
   post_to_shards([dropped = partitions](Engine& d) { d.drop_partitions(dropped); });
-  log::info("partitions revoked", {{"count", partitions.size()}});
+  log::info("partitions revoked",
+            {{"count", partitions.size()}, {"waited_ms", waited}, {"left_unfinished", unfinished}});
 }
 
 void ConsumerLoop::apply_flow_requests() {

@@ -3,8 +3,8 @@
 // topic and every retry topic. It hands records to the shards (each partition always to the same
 // one, a poll's records in one post per shard), commits the
 // offsets the OffsetTracker allows, pauses partitions on request (retry records not yet due),
-// reads no more while too many records are unfinished (backpressure), and on revocation commits
-// what it can before letting go.
+// reads no more while too many records are unfinished (backpressure), and on revocation lets the
+// records in hand finish (at most kRevokeDrain) and commits them before letting go.
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -67,7 +67,9 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::function<void()> on_exit_;
   std::atomic<bool> stop_{false};
 
-  std::mutex mu_;  // guards flow_requests_ and wakes drain()
+  // How long a revocation waits for the revoked partitions' records in hand to finish.
+  static constexpr Millis kRevokeDrain{5000};
+  std::mutex mu_;  // guards flow_requests_ and wakes drain() and on_revoked()
   std::condition_variable cv_;
   std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;
   std::set<kafka::TopicPartition> flow_paused_;  // consumer thread only

@@ -54,7 +54,8 @@ SCENARIOS = {
     # name: (function, Stack keywords, environment). Stack(): Apache Kafka, shared under ctest.
     "broker_faults": (scenario_broker_faults, {"kafka_control": True},
                       {"HOOKSTREAM_PRODUCE_TIMEOUT": "2s"}),
-    "dispatcher_crashes": (scenario_dispatcher_crashes, {}, {}),
+    # Its duplicate bound counts on this pending-record bound (scenarios_process.CRASH_PENDING_RECORDS).
+    "dispatcher_crashes": (scenario_dispatcher_crashes, {}, {"HOOKSTREAM_MAX_PENDING_RECORDS": "250"}),
     "redis_restart": (scenario_redis_restart, {}, {}),
     "receiver_chaos": (scenario_receiver_chaos, {},
                        {"HOOKSTREAM_DELIVERY_TIMEOUT": "2s",

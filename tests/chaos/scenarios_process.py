@@ -12,29 +12,54 @@ from harness import (ApiPublisher, BackgroundProducer, RssSampler, ScenarioFaile
 from stack import EVENT_TYPE, free_port, http_json, sink_stats, wait_until
 
 
+# A dispatcher commits every 200 ms (dispatcher/consumer_loop.cpp).
+COMMIT_PERIOD_S = 0.2
+# The dispatchers' pending-record bound in this scenario (chaos.py): what one can have in hand.
+CRASH_PENDING_RECORDS = 250
+
+
 def scenario_dispatcher_crashes(args, stack):
-    """kill -9 of a random dispatcher at random moments, five times, each restarted."""
+    """kill -9 of a random dispatcher at random moments, five times, each restarted.
+
+    Duplicates are bounded per kill by what the victim can have begun and not committed: its
+    records in hand (at most HOOKSTREAM_MAX_PENDING_RECORDS, 250 here) and those it finished in the
+    last commit period (at the group's rate over the second before the kill, or the producer's if
+    higher), two pairs per event. Rebalances must add nothing: a revoked partition's records in
+    hand finish and are committed before it is let go. A kill's duplicates can show up after the
+    next kill (the group rejoins first), so the run fails when the total exceeds the sum of the
+    bounds; each kill's share is reported as seen (between it and the next)."""
     n = args.crash_events
     rng = random.Random(args.seed)
     sink = stack.sink("sink")
     stack.create_webhooks([f"http://127.0.0.1:{sink.port}/a", f"http://127.0.0.1:{sink.port}/b"])
     ds = {1: stack.start_dispatcher(1), 2: stack.start_dispatcher(2)}
     pairs = n * 2
-    producer = BackgroundProducer(stack, n, max(5.0, n / 1000))
+    seconds = max(5.0, n / 1000)
+    producer = BackgroundProducer(stack, n, seconds)
     # The random moments: five points of delivery progress, each kill hitting a random dispatcher.
     moments = sorted(rng.uniform(0.05, 0.9) for _ in range(5))
-    kills = []
+    kills = []  # (victim, pairs delivered, duplicates so far, bound)
     for m in moments:
         wait_until(f"{m:.0%} delivered", lambda: sink_counts([sink])[0] >= m * pairs, args.timeout)
         victim = rng.choice([1, 2])
+        ok0, t0 = sink_counts([sink])[1], time.monotonic()
+        time.sleep(1.0)  # a measuring window: the group's rate over the second before the kill
+        records_per_s = max((sink_counts([sink])[1] - ok0) / (time.monotonic() - t0) / 2, n / seconds)
         ds[victim].send_signal(signal.SIGKILL)
         ds[victim].wait()
-        kills.append(f"d{victim}@{sink_counts([sink])[0]}")
+        delivered, ok = sink_counts([sink])
+        bound = int(2 * (CRASH_PENDING_RECORDS + records_per_s * COMMIT_PERIOD_S))
+        kills.append((victim, delivered, ok - delivered, bound))
         ds[victim] = stack.start_dispatcher(victim, wait=False)
     producer.join(args.timeout)
     check(producer.failed == 0, f"hookstream-produce failed {producer.failed} events; see {stack.dir}/produce.log")
     unique, ok = await_all_delivered([sink], pairs, args.timeout, "dispatcher crashes")
-    return result(pairs, unique, ok, seed=args.seed, kills=" ".join(kills))
+    seen = [(kills[k + 1][2] if k + 1 < len(kills) else ok - unique) - dups for k, (_, _, dups, _) in enumerate(kills)]
+    described = " ".join(f"d{v}@{at}:{d}/{b}" for (v, at, _, b), d in zip(kills, seen))
+    total_bound = sum(b for *_, b in kills)
+    check(ok - unique <= total_bound,
+          f"{ok - unique} duplicates over the bound of {total_bound} (victim@pairs:duplicates/bound: {described})")
+    return result(pairs, unique, ok, seed=args.seed, duplicate_bound=total_bound, kills=described)
 
 
 def scenario_redis_restart(args, stack):
