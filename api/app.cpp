@@ -147,6 +147,7 @@ int run_server(const ApiConfig& config) {
   store::ApiKeyStore keys(redis, clock, random);
   store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog deliveries(redis, store::DeliveryLogLimits{});
+  store::IdempotencyKeys idempotency(redis);
   hookstream::http::ClientOptions http_options;
   http_options.allow_private_targets = config.allow_private_targets;
   http_options.extra_ca_file = config.extra_ca_file;
@@ -166,11 +167,11 @@ int run_server(const ApiConfig& config) {
       config,
       clock,
       random,
-      redis,
       **producer,
       keys,
       webhooks,
       deliveries,
+      idempotency,
       **http_client,
       auth,
       limiter,

@@ -1,11 +1,12 @@
 #pragma once
 // Requests per minute per API key, counted in Redis so every API replica enforces one budget.
-// Fixed one-minute windows, counted by an atomic script; the clock is injected.
+// Fixed one-minute windows, counted by store::RequestCounts; the clock is injected.
 #include <cstdint>
 
 #include "common/clock.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/errors.hpp"
+#include "common/store/request_counts.hpp"
 
 namespace hookstream::api {
 
@@ -21,7 +22,7 @@ class RateLimiter {
  public:
   static constexpr std::int64_t kWindowMs = 60'000;
 
-  RateLimiter(redis::Client& redis, const Clock& clock) : redis_(redis), clock_(clock) {}
+  RateLimiter(redis::Client& redis, const Clock& clock) : counts_(redis), clock_(clock) {}
   asio::awaitable<Result<RateLimitDecision, store::StoreError>> check(std::string_view key_id,
                                                                       std::int64_t limit);
   // The current window's state without counting a request (for answers that are not counted,
@@ -30,7 +31,7 @@ class RateLimiter {
                                                                      std::int64_t limit);
 
  private:
-  redis::Client& redis_;
+  store::RequestCounts counts_;
   const Clock& clock_;
 };
 

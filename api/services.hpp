@@ -1,5 +1,6 @@
 #pragma once
 // What request handlers work with. Built once by the server (api/app.cpp), passed by reference.
+// Redis is reached only through the stores (common/store/): handlers send no commands of their own.
 #include <atomic>
 #include <optional>
 #include <vector>
@@ -14,9 +15,9 @@
 #include "common/http/delivery_client.hpp"
 #include "common/ids.hpp"
 #include "common/kafka/producer.hpp"
-#include "common/redis/client.hpp"
 #include "common/store/api_keys.hpp"
 #include "common/store/delivery_log.hpp"
+#include "common/store/idempotency.hpp"
 #include "common/store/webhooks.hpp"
 
 namespace hookstream::api {
@@ -25,11 +26,11 @@ struct Services {
   const ApiConfig& config;
   const Clock& clock;
   Random& random;
-  redis::Client& redis;
   kafka::Producer& producer;
   store::ApiKeyStore& keys;
   store::WebhookStore& webhooks;
   store::DeliveryLog& deliveries;
+  store::IdempotencyKeys& idempotency;
   hookstream::http::DeliveryClient& http;
   Authenticator& auth;
   RateLimiter& limiter;

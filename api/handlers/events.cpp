@@ -14,19 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::int64_t kIdempotencyTtlMs = 24 * 3600 * 1000;
 constexpr std::size_t kMaxIdempotencyKey = 255;
-
-// KEYS: idempotency keys. ARGV: value to claim with, ttl ms. Returns the first existing value, or
-// nil after claiming every key.
-const redis::Script kClaimScript(R"lua(
-for _, k in ipairs(KEYS) do
-  local v = redis.call('GET', k)
-  if v then return v end
-end
-for _, k in ipairs(KEYS) do redis.call('SET', k, ARGV[1], 'PX', ARGV[2]) end
-return false
-)lua");
 
 Response accepted(const json& event, bool replayed) {
   auto res = success(http::status::accepted, {{"event", event}});
@@ -61,13 +49,12 @@ asio::awaitable<Response> publish(RequestContext& ctx) {
 
   if (!idem_keys.empty()) {
     const json pending = {{"state", "pending"}, {"event", answer}};
-    std::vector<std::string> args = {pending.dump(), std::to_string(kIdempotencyTtlMs)};
-    auto claimed = co_await s.redis.eval_script(kClaimScript, idem_keys, std::move(args));
-    if (!claimed || claimed->is_error())
+    auto claimed = co_await s.idempotency.claim(idem_keys, pending.dump());
+    if (!claimed)
       co_return error_response(
           {ApiErrc::service_unavailable, "storage is unavailable; retry shortly"});
-    if (claimed->is_string()) {
-      const auto first = json::parse(claimed->as_string(), nullptr, false);
+    if (*claimed) {
+      const auto first = json::parse(**claimed, nullptr, false);
       if (first.is_object() && first.value("state", "") == "done")
         co_return accepted(first["event"], true);
       co_return error_response(
@@ -80,23 +67,18 @@ asio::awaitable<Response> publish(RequestContext& ctx) {
       cloudevents::encode_binary(*event, s.config.kafka.events_topic()), asio::use_awaitable);
   if (!report) {
     s.metrics.event_publish_failed();
-    if (!idem_keys.empty()) {
-      std::vector<std::string> del{"DEL"};
-      del.insert(del.end(), idem_keys.begin(), idem_keys.end());
-      (void)co_await s.redis.command(std::move(del));
-    }
+    if (!idem_keys.empty()) co_await s.idempotency.release(idem_keys);
     log::warn("event publish failed", {{"event_id", event->id}, {"error", report.error().message}});
     co_return error_response(
         {ApiErrc::service_unavailable, "the event could not be published to Kafka; retry shortly"});
   }
   s.metrics.event_published();
   if (!idem_keys.empty()) {
-    const std::string done = json{{"state", "done"}, {"event", answer}}.dump();
-    std::vector<std::vector<std::string>> sets;
-    for (const auto& k : idem_keys) sets.push_back({"SET", k, done, "KEEPTTL"});
     // Best effort: if this fails the claim stays "pending" and repeats get 409 until it expires,
-    // which still publishes nothing twice.
-    (void)co_await s.redis.pipeline(std::move(sets));
+    // which still publishes nothing twice. (A named value: GCC 12 miscompiles braced temporaries
+    // in a co_await expression.)
+    const std::string done = json{{"state", "done"}, {"event", answer}}.dump();
+    co_await s.idempotency.complete(idem_keys, done);
   }
   co_return accepted(answer, false);
 }

@@ -1,7 +1,6 @@
 // Health, readiness, metrics, the event type catalog and the OpenAPI document.
 #include "api/openapi.hpp"
 #include "api/services.hpp"
-#include "common/store/redis_hash.hpp"
 
 namespace hookstream::api {
 namespace {
@@ -14,8 +13,7 @@ asio::awaitable<Response> healthz(RequestContext&) {
 
 asio::awaitable<Response> readyz(RequestContext& ctx) {
   auto& s = ctx.services;
-  auto ping = co_await s.redis.command(store::cmd("PING"));
-  const bool redis_ok = ping && ping->is_status();
+  const bool redis_ok = co_await s.webhooks.reachable();
   const bool kafka_ok = s.kafka_reachable.load();
   const json checks = {{"redis", redis_ok ? "ok" : "unreachable"},
                        {"kafka", kafka_ok ? "ok" : "unreachable"}};

@@ -3,7 +3,6 @@
 
 #include "api/services.hpp"
 #include "common/store/layout.hpp"
-#include "common/store/redis_hash.hpp"
 
 namespace hookstream::api {
 namespace {
@@ -49,11 +48,9 @@ asio::awaitable<Response> create(RequestContext& ctx) {
   auto& s = ctx.services;
   auto in = parse_new_webhook(ctx.req.body(), ctx.tenant(), s.rules);
   if (!in) co_return error_response(in.error());
-  auto count =
-      co_await s.redis.command(store::cmd("ZCARD", store::tenant_webhooks_key(ctx.tenant())));
-  if (!count) co_return error_response(to_api_error(store::unavailable(count.error()), "webhook"));
-  if (count->as_integer().value_or(0) >=
-      static_cast<std::int64_t>(s.config.max_webhooks_per_tenant))
+  auto count = co_await s.webhooks.count(ctx.tenant());
+  if (!count) co_return error_response(to_api_error(count.error(), "webhook"));
+  if (*count >= static_cast<std::int64_t>(s.config.max_webhooks_per_tenant))
     co_return error_response({ApiErrc::validation_failed,
                               "this tenant has reached its limit of " +
                                   std::to_string(s.config.max_webhooks_per_tenant) + " webhooks"});

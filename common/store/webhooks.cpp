@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "common/signing.hpp"
 #include "common/store/layout.hpp"
+#include "common/store/lua_scripts.hpp"
 #include "common/store/redis_hash.hpp"
 
 namespace hookstream::store {
@@ -12,48 +13,10 @@ namespace {
 
 using nlohmann::json;
 
-// KEYS: webhook hash, version key, paused set. ARGV: tenant, channel, field, value, …
-const redis::Script kUpdateScript(R"lua(
-if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return false end
-if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
-local id = string.sub(KEYS[1], 7)
-if redis.call('HGET', KEYS[1], 'status') == 'paused' then
-  redis.call('SADD', KEYS[3], id)
-else
-  redis.call('SREM', KEYS[3], id)
-end
-redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[2], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
-)lua");
-
-// KEYS: webhook hash, tenant index, version key, paused set. ARGV: tenant, channel, webhook id.
-const redis::Script kRemoveScript(R"lua(
-if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('SREM', KEYS[4], ARGV[3])
-redis.call('INCR', KEYS[3])
-redis.call('PUBLISH', ARGV[2], ARGV[1])
-return 1
-)lua");
-
-// KEYS: tenant index. ARGV: lex start ("-" or "(<cursor>"), limit (0 = all).
-// Returns id1, fields1, id2, fields2, …
-const redis::Script kListScript(R"lua(
-local ids
-if tonumber(ARGV[2]) > 0 then
-  ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]))
-else
-  ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+')
-end
-local out = {}
-for _, id in ipairs(ids) do
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGETALL', 'hs:wh:' .. id)
-end
-return out
-)lua");
+// The scripts are in lua/, with their KEYS and ARGV.
+const redis::Script kUpdateScript{std::string(lua::update_webhook)};
+const redis::Script kRemoveScript{std::string(lua::remove_webhook)};
+const redis::Script kListScript{std::string(lua::list_webhooks)};
 
 std::string events_json(const std::vector<std::string>& events) {
   return json(events).dump();
@@ -351,6 +314,21 @@ asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::count_paused() {
     co_return fail(
         StoreError{StoreErrc::unavailable, "redis refused SCARD: " + std::string(r->as_string())});
   co_return *count;
+}
+
+asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::count(std::string_view tenant) {
+  auto r = co_await redis_.command(cmd("ZCARD", tenant_webhooks_key(tenant)));
+  if (!r) co_return fail(unavailable(r.error()));
+  const auto count = r->as_integer();
+  if (!count)
+    co_return fail(
+        StoreError{StoreErrc::unavailable, "redis refused ZCARD: " + std::string(r->as_string())});
+  co_return *count;
+}
+
+asio::awaitable<bool> WebhookStore::reachable() {
+  auto r = co_await redis_.command(cmd("PING"));
+  co_return r && r->is_status();
 }
 
 asio::awaitable<Result<ResealReport, StoreError>> WebhookStore::reseal_all() {

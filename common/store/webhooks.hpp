@@ -107,6 +107,10 @@ class WebhookStore {
   asio::awaitable<Result<std::vector<Webhook>, StoreError>> load_tenant(std::string_view tenant);
   // How many webhooks are paused now, in every tenant (the hookstream_endpoints_paused gauge).
   asio::awaitable<Result<std::int64_t, StoreError>> count_paused();
+  // The tenant's webhooks.
+  asio::awaitable<Result<std::int64_t, StoreError>> count(std::string_view tenant);
+  // Whether Redis answers (readiness).
+  asio::awaitable<bool> reachable();
   // Rewrites every stored secret not sealed under the keyring's current key (key rotation, and
   // the upgrade from plaintext). Safe while the API and dispatchers run: each value is replaced
   // only if it is still the one read.
