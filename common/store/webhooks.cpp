@@ -306,24 +306,25 @@ asio::awaitable<Result<std::vector<Webhook>, StoreError>> WebhookStore::load_ten
   co_return out;
 }
 
-asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::count_paused() {
-  auto r = co_await redis_.command(cmd("SCARD", std::string(kPausedWebhooksKey)));
+// The integer a counting command (SCARD, ZCARD) answered.
+asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::cardinality(
+    std::vector<std::string> command) {
+  const auto name = command.front();
+  auto r = co_await redis_.command(std::move(command));
   if (!r) co_return fail(unavailable(r.error()));
   const auto count = r->as_integer();
   if (!count)
-    co_return fail(
-        StoreError{StoreErrc::unavailable, "redis refused SCARD: " + std::string(r->as_string())});
+    co_return fail(StoreError{StoreErrc::unavailable,
+                              "redis refused " + name + ": " + std::string(r->as_string())});
   co_return *count;
 }
 
+asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::count_paused() {
+  co_return co_await cardinality(cmd("SCARD", std::string(kPausedWebhooksKey)));
+}
+
 asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::count(std::string_view tenant) {
-  auto r = co_await redis_.command(cmd("ZCARD", tenant_webhooks_key(tenant)));
-  if (!r) co_return fail(unavailable(r.error()));
-  const auto count = r->as_integer();
-  if (!count)
-    co_return fail(
-        StoreError{StoreErrc::unavailable, "redis refused ZCARD: " + std::string(r->as_string())});
-  co_return *count;
+  co_return co_await cardinality(cmd("ZCARD", tenant_webhooks_key(tenant)));
 }
 
 asio::awaitable<bool> WebhookStore::reachable() {

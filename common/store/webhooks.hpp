@@ -117,6 +117,7 @@ class WebhookStore {
   asio::awaitable<Result<ResealReport, StoreError>> reseal_all();
 
  private:
+  asio::awaitable<Result<std::int64_t, StoreError>> cardinality(std::vector<std::string> command);
   redis::Client& redis_;
   const Clock& clock_;
   Random& random_;

@@ -4,6 +4,7 @@
 // tests/integration/dispatcher_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -84,6 +85,17 @@ class EngineTest : public ::testing::Test {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "condition not met in 5 s";
       io_.run_one_for(std::chrono::milliseconds(10));
     }
+  }
+
+  // Hands `n` events (offsets 0..n-1) to the engine and runs it until every record finished.
+  void deliver_all(int n) {
+    for (int i = 0; i < n; ++i) engine().handle(event_record(i));
+    run_until([&] { return finished_.done.size() == static_cast<std::size_t>(n); });
+  }
+
+  std::size_t logged(store::LogEntryKind kind) const {
+    return static_cast<std::size_t>(std::count_if(log_.entries.begin(), log_.entries.end(),
+                                                  [&](const auto& e) { return e.kind == kind; }));
   }
 
   std::vector<const kafka::Record*> written_to(std::string_view topic) const {
@@ -283,10 +295,8 @@ TEST_F(EngineTest, AnEndpointThatOnlyTimesOutStaysStalledThroughItsTimeouts) {
   http_.timing_out.insert("dead.example");
   http_.delay_ms["dead.example"] = 20;
   subscriptions_.set("acme", {webhook("wh_dead", "dead.example")});
-  for (int i = 0; i < 30; ++i) engine().handle(event_record(i));
-  run_until([&] { return finished_.done.size() == 30; });
-  std::size_t parked = 0;
-  for (const auto& e : log_.entries) parked += e.kind == store::LogEntryKind::deferred;
+  deliver_all(30);
+  const auto parked = logged(store::LogEntryKind::deferred);
   EXPECT_GT(parked, 0u);
   // Every delivery was either tried (its retry written as attempt 2) or parked untried, once.
   EXPECT_EQ(http_.requests.size() + parked, 30u);
@@ -301,10 +311,8 @@ TEST_F(EngineTest, AnEndpointSlowerThanItsArrivalsParksTheExcessThoughItKeepsAns
   // (200 ms) in the queue though answers keep coming; the excess is parked, not held for 450 ms.
   http_.delay_ms["slow.example"] = 30;
   subscriptions_.set("acme", {webhook("wh_slow", "slow.example")});
-  for (int i = 0; i < 30; ++i) engine().handle(event_record(i));
-  run_until([&] { return finished_.done.size() == 30; });
-  std::size_t parked = 0;
-  for (const auto& e : log_.entries) parked += e.kind == store::LogEntryKind::deferred;
+  deliver_all(30);
+  const auto parked = logged(store::LogEntryKind::deferred);
   EXPECT_GT(parked, 0u);
   EXPECT_EQ(http_.requests.size() + parked, 30u);
   EXPECT_EQ(written_to(config_.kafka.retry_topic(Millis{5000})).size(), parked);
