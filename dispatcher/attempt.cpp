@@ -70,7 +70,7 @@ void Attempts::submit(DeliveryTask task) {
   task.queued_at = now;
   q->waiting.push_back(std::move(task));
   if (q->workers < engine_.config.max_in_flight_per_endpoint) {
-    if (q->workers == 0) q->last_answer = now;
+    if (q->workers == 0) q->heard_from = now;
     ++q->workers;
     engine_.spawn(work(q), "endpoint worker");
   }
@@ -119,7 +119,13 @@ asio::awaitable<void> Attempts::attempt(EndpointQueue& q, DeliveryTask task) {
       done(task);
     co_return;
   }
-  if (!global_slots_.try_acquire()) co_await global_slots_.acquire();
+  if (!global_slots_.try_acquire()) {
+    last_global_wait_ = SteadyClock::now();
+    ++q.awaiting_slot;
+    co_await global_slots_.acquire();
+    --q.awaiting_slot;
+    last_global_wait_ = q.heard_from = SteadyClock::now();
+  }
   ++in_flight_;
   engine_.deps.metrics.attempt_started();
   const auto attempted_at = engine_.deps.clock.now();
@@ -133,7 +139,7 @@ asio::awaitable<void> Attempts::attempt(EndpointQueue& q, DeliveryTask task) {
   --in_flight_;
   engine_.deps.metrics.attempt_finished();
   global_slots_.release();
-  if (result.outcome != http::Outcome::timeout) q.last_answer = SteadyClock::now();
+  if (result.outcome != http::Outcome::timeout) q.heard_from = SteadyClock::now();
   // The workers bound requests to endpoints, not writes to Redis: after a success the next
   // request to this endpoint starts while this attempt is logged. A failure is logged before the
   // worker goes on, so the failure that pauses an endpoint is counted before another attempt.
@@ -302,13 +308,15 @@ asio::awaitable<std::optional<store::WebhookHealth>> Attempts::log(store::Attemp
 }
 
 bool Attempts::stalled(const EndpointQueue& q, SteadyClock::time_point now) const {
-  if (q.workers < engine_.config.max_in_flight_per_endpoint) return false;
-  // A queue is as deep as the pending-record bound lets it be: a healthy endpoint's deliveries
-  // wait there ~0.1 s at 10,000/s. Four stall times of it (1 s by default) is an endpoint that is
-  // answering, but slower than its deliveries arrive.
+  if (q.workers < engine_.config.max_in_flight_per_endpoint || q.awaiting_slot > 0) return false;
   const auto limit = engine_.config.endpoint_stall_after;
-  return now - q.last_answer >= limit ||
-         (!q.waiting.empty() && now - q.waiting.front().queued_at >= 4 * limit);
+  if (now - q.heard_from >= limit) return true;
+  // A queue is as deep as the pending-record bound lets it be: a healthy endpoint's deliveries
+  // wait there ~0.1 s at 10,000/s. Four stall times of it (1 s by default), counted from when the
+  // process last ran out of global slots, is an endpoint that answers, but slower than its
+  // deliveries arrive.
+  return !q.waiting.empty() &&
+         now - std::max(q.waiting.front().queued_at, last_global_wait_) >= 4 * limit;
 }
 
 // Parking is checked on every submit; the sweep parks a backlog that built up before the endpoint

@@ -8,12 +8,14 @@
 // write the next attempt to its retry tier when one is due.
 //
 // A slow or dead endpoint cannot hold up the others. An endpoint is stalled while all its workers
-// are busy and either none of them got an answer for HOOKSTREAM_ENDPOINT_STALL_AFTER (a timeout is
-// not an answer: a hanging endpoint stays stalled through its timeouts) or the oldest delivery in
-// its queue has waited four times that long (it answers, but slower than deliveries arrive). A
-// stalled endpoint's queue keeps at most HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT deliveries and parks
-// the rest, untried, in a retry tier (logged as pending; RetrySchedule::parking_tier), so their
-// records finish and the consumer moves on.
+// are busy, none of them waiting for one of the process's global slots, and either it has not
+// answered for HOOKSTREAM_ENDPOINT_STALL_AFTER (a timeout is not an answer: a hanging endpoint
+// stays stalled through its timeouts) or the oldest delivery in its queue has waited four times
+// that long since the process last ran out of global slots (it answers, but slower than its
+// deliveries arrive). Waiting for the process (a fan-out to many endpoints) is never an endpoint's
+// stall. A stalled endpoint's queue keeps at most HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT deliveries and
+// parks the rest, untried, in a retry tier (logged as pending; RetrySchedule::parking_tier), so
+// their records finish and the consumer moves on.
 #include <deque>
 #include <map>
 #include <memory>
@@ -42,9 +44,11 @@ class Attempts {
   struct EndpointQueue {
     std::deque<DeliveryTask> waiting;
     std::size_t workers = 0;
-    // The last answer from the endpoint (any status, a refused connection included, not a
-    // timeout), or when its workers last went from none to one.
-    SteadyClock::time_point last_answer{};
+    std::size_t awaiting_slot = 0;  // workers waiting for one of the process's global slots
+    // Since when the endpoint is silent: its last answer (any status, a refused connection
+    // included, not a timeout), or the last request sent after waiting for a global slot (time
+    // spent waiting for the process is not the endpoint's silence), or when its queue got busy.
+    SteadyClock::time_point heard_from{};
     // The webhook made ready for requests, and the cached webhook it was made from: the cache
     // builds new Webhook objects whenever a webhook changed, so the address names the version.
     std::optional<http::PreparedEndpoint> prepared;
@@ -81,6 +85,9 @@ class Attempts {
   http::AttemptPolicy policy_;
   AsyncSemaphore global_slots_;
   std::map<std::string, QueuePtr, std::less<>> queues_;
+  // When a worker last had to wait for one of the HOOKSTREAM_MAX_IN_FLIGHT slots: queueing time
+  // before then says nothing about an endpoint (a fan-out to many endpoints waits on us).
+  SteadyClock::time_point last_global_wait_{};
   std::size_t in_flight_ = 0;
   asio::steady_timer sweep_timer_;
 };

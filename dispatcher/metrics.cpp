@@ -34,8 +34,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   offset_resets_ = counter("hookstream_consumer_offset_resets_total",
                            "Committed offsets found gone (retention): records were lost");
   deferred_ = counter("hookstream_deliveries_deferred_total",
-                      "Deliveries sent to the first retry tier untried because their endpoint was "
-                      "saturated");
+                      "Deliveries parked untried in a retry tier because their endpoint was "
+                      "stalled");
   permanent_failures_ = counter(
       "hookstream_permanent_write_failures_total",
       "Writes Redis or Kafka refused for good (a dead letter skipped, a retry that could not be "

@@ -339,5 +339,21 @@ TEST_F(EngineTest, ADeliveryParkedBeforeIsParkedInTheNextLongerTierNotTheFirstAg
   EXPECT_TRUE(written_to(config_.kafka.retry_topic(Millis{5000})).empty());
 }
 
+TEST_F(EngineTest, EndpointsWaitingForTheProcesssSlotsAreNotStalled) {
+  // A fan-out: 10 endpoints share 2 global slots, answers take 5 ms, so deliveries wait ~750 ms
+  // for the process, not for their endpoints, which answer everything sent. Nothing is parked.
+  config_.max_in_flight = 2;
+  std::vector<store::Webhook> all;
+  for (int i = 0; i < 10; ++i) {
+    const auto host = "e" + std::to_string(i) + ".example";
+    all.push_back(webhook("wh_" + std::to_string(i), host));
+    http_.delay_ms[host] = 5;
+  }
+  subscriptions_.set("acme", all);
+  deliver_all(30);
+  EXPECT_EQ(logged(store::LogEntryKind::deferred), 0u);
+  EXPECT_EQ(http_.requests.size(), 300u);
+}
+
 }  // namespace
 }  // namespace hookstream::dispatcher
