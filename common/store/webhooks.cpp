@@ -252,7 +252,7 @@ asio::awaitable<Result<void, StoreError>> WebhookStore::remove(std::string_view 
                                                                std::string_view id) {
   std::vector<std::string> keys = {webhook_key(id), tenant_webhooks_key(tenant),
                                    std::string(kWebhooksVersionKey),
-                                   std::string(kPausedWebhooksKey)};
+                                   std::string(kPausedWebhooksKey), webhook_deliveries_key(id)};
   std::vector<std::string> args = {std::string(tenant), std::string(kChangesChannel),
                                    std::string(id)};
   auto r = co_await redis_.eval_script(kRemoveScript, std::move(keys), std::move(args));

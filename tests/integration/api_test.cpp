@@ -10,6 +10,7 @@
 #include "common/cloudevents.hpp"
 #include "tests/fixtures/api_server.hpp"
 #include "tests/fixtures/kafka_cluster.hpp"
+#include "tests/fixtures/process.hpp"
 #include "tests/fixtures/redis_server.hpp"
 
 namespace hookstream::testing {
@@ -142,9 +143,17 @@ TEST_F(Api, PatchChangesOnlyTheGivenFields) {
 TEST_F(Api, DeleteThenGetIsNotFound) {
   const auto w = create_webhook(kHook);
   const std::string path = "/v1/webhooks/" + w["id"].get<std::string>();
+  // Its delivery index (written by the dispatcher) goes with it.
+  const auto redis_cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"redis-cli", "-p", std::to_string(redis_->port()), "--raw"});
+    return run_command(args).out;
+  };
+  const std::string index = "hs:wh:" + w["id"].get<std::string>() + ":deliveries";
+  ASSERT_EQ(redis_cli({"ZADD", index, "0", "0000000000000001:dlv_x"}), "1\n");
   const auto del = call("DELETE", path);
   EXPECT_EQ(del.status, 204);
   EXPECT_TRUE(del.body.empty());
+  EXPECT_EQ(redis_cli({"EXISTS", index}), "0\n");
   expect_error(call("GET", path), 404, "resource_not_found");
   expect_error(call("DELETE", path), 404, "resource_not_found");
   expect_error(call("PATCH", path, R"({"description":"x"})"), 404, "resource_not_found");
