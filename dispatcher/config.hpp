@@ -24,8 +24,8 @@ struct DispatcherConfig {
   std::size_t shards = 1;
   std::size_t max_in_flight = 512;             // deliveries at once, all endpoints
   std::size_t max_in_flight_per_endpoint = 8;  // deliveries at once to one webhook
-  // Deliveries waiting for one endpoint's slot; beyond this they go to the first retry tier
-  // untried, so a slow endpoint cannot hold the consumer back.
+  // Deliveries a stalled endpoint keeps waiting; beyond this they are parked untried in a retry
+  // tier, so a slow endpoint cannot hold the consumer back (dispatcher/attempt.hpp).
   std::size_t max_queued_per_endpoint = 64;
   Millis endpoint_stall_after{250};
   std::size_t max_pending_records = 2000;       // records read and not yet finished

@@ -25,6 +25,12 @@ asio::awaitable<Result<void>> RetryScheduler::schedule(const DeliveryTask& task,
   co_return written;
 }
 
+RetryQueues::RetryQueues(EngineContext& engine, Attempts& attempts, DeadLetters& dead_letters)
+    : engine_(engine), attempts_(attempts), dead_letters_(dead_letters) {
+  for (const auto delay : engine_.schedule.delays())
+    tier_of_topic_.emplace(engine_.config.kafka.retry_topic(delay), delay);
+}
+
 bool RetryQueues::is_retry_topic(const DispatcherConfig& config, std::string_view topic) {
   return topic.starts_with(config.kafka.topic_prefix + ".retry.");
 }
@@ -119,8 +125,8 @@ asio::awaitable<void> RetryQueues::attempt_due(std::shared_ptr<const kafka::Reco
   // expression twice.
   DeliveryTask task{work,          record,          event, payload, info->webhook_id,
                     info->attempt, info->created_at};
-  for (const auto delay : engine_.schedule.delays())
-    if (engine_.config.kafka.retry_topic(delay) == record->topic) task.read_from_tier = delay;
+  if (const auto tier = tier_of_topic_.find(record->topic); tier != tier_of_topic_.end())
+    task.read_from_tier = tier->second;
   // A redelivery asked for right after resuming its webhook must see it resumed.
   co_await engine_.deps.subscriptions.await_changes_before(record->timestamp_ms);
   attempts_.submit(std::move(task));

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "dispatcher/dead_letters.hpp"
@@ -30,8 +31,7 @@ class RetryScheduler {
 
 class RetryQueues {
  public:
-  RetryQueues(EngineContext& engine, Attempts& attempts, DeadLetters& dead_letters)
-      : engine_(engine), attempts_(attempts), dead_letters_(dead_letters) {}
+  RetryQueues(EngineContext& engine, Attempts& attempts, DeadLetters& dead_letters);
 
   static bool is_retry_topic(const DispatcherConfig& config, std::string_view topic);
   void handle(std::shared_ptr<const kafka::Record> record);
@@ -55,6 +55,7 @@ class RetryQueues {
   Attempts& attempts_;
   DeadLetters& dead_letters_;
   std::map<kafka::TopicPartition, std::shared_ptr<Queue>> queues_;
+  std::map<std::string, Millis, std::less<>> tier_of_topic_;  // each retry topic's delay
 };
 
 }  // namespace hookstream::dispatcher

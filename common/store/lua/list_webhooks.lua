@@ -1,4 +1,5 @@
--- Lists a tenant's webhooks with their fields (common/store/webhooks.cpp).
+-- Lists a tenant's webhooks with their fields (common/store/webhooks.cpp, WebhookStore::list and
+-- ::load_tenant).
 -- KEYS: tenant index. ARGV: lex start ("-" or "(<cursor>"), limit (0 = all).
 -- Returns id1, fields1, id2, fields2, …
 local ids

@@ -1,4 +1,4 @@
--- Deletes a webhook (common/store/webhooks.cpp, Webhooks::remove).
+-- Deletes a webhook (common/store/webhooks.cpp, WebhookStore::remove).
 -- KEYS: webhook hash, tenant index, version key, paused set, the webhook's delivery index.
 -- ARGV: tenant, channel, webhook id. The delivery records themselves expire with their TTL.
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return 0 end

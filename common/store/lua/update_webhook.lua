@@ -1,4 +1,4 @@
--- Updates a webhook (common/store/webhooks.cpp, Webhooks::update).
+-- Updates a webhook (common/store/webhooks.cpp, WebhookStore::update).
 -- KEYS: webhook hash, version key, paused set. ARGV: tenant, channel, field, value, …
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return false end
 if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
