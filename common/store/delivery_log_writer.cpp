@@ -8,24 +8,42 @@ namespace hookstream::store {
 
 BatchedDeliveryLog::BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log,
                                        BatchLimits limits)
-    : executor_(std::move(executor)), log_(log), limits_(limits) {}
+    : executor_(std::move(executor)), log_(log), limits_(limits), linger_(executor_) {}
 
 asio::awaitable<Result<WebhookHealth, StoreError>> BatchedDeliveryLog::record(
     AttemptUpdate update) {
   return await_completion<Answer>([this, u = std::move(update)](Completion<Answer> done) mutable {
+    if (!u.success) send_now_ = true;
     waiting_.push_back(Waiting{std::move(u), std::move(done)});
     schedule_flush();
   });
 }
 
 // A flush is posted behind the work already queued, so the entries settled in this tick go
-// together; while the in-flight calls are unanswered, entries keep gathering.
+// together; while the in-flight calls are unanswered, or successes linger, entries keep gathering.
 void BatchedDeliveryLog::schedule_flush() {
-  if (flush_posted_ || in_flight_ >= limits_.max_calls_in_flight) return;
+  if (flush_posted_ || waiting_.empty() || in_flight_ >= limits_.max_calls_in_flight) return;
+  if (!send_now_ && waiting_.size() < limits_.full_batch) {
+    arm_linger();
+    return;
+  }
   flush_posted_ = true;
   asio::post(executor_, [this] {
     flush_posted_ = false;
     flush();
+  });
+}
+
+void BatchedDeliveryLog::arm_linger() {
+  if (linger_armed_) return;
+  linger_armed_ = true;
+  linger_.expires_after(limits_.linger);
+  linger_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // the writer is going away
+    linger_armed_ = false;
+    if (waiting_.empty()) return;
+    send_now_ = true;
+    schedule_flush();
   });
 }
 
@@ -40,6 +58,7 @@ void BatchedDeliveryLog::flush() {
     entries_sent_ += n;
     asio::co_spawn(executor_, send(std::move(batch)), log::on_exception("delivery log batch"));
   }
+  if (waiting_.empty()) send_now_ = false;
 }
 
 asio::awaitable<void> BatchedDeliveryLog::send(std::vector<Waiting> batch) {

@@ -25,6 +25,15 @@ class DeliveryLogWriter {
 struct BatchLimits {
   std::size_t max_entries = 512;        // per script call
   std::size_t max_calls_in_flight = 2;  // calls sent and not answered; more entries wait and batch
+  // Successes wait up to `linger` for `full_batch` entries to gather: two thirds of a script
+  // call's Redis time is its fixed part (dispatch, argument set-up, the webhook's health read and
+  // index write), so twelve-entry calls cost ~20 us of Redis per entry where fifty-entry calls
+  // cost far less. Nobody waits on a success's entry but its record's offset (the POST was
+  // answered, the endpoint's worker went on). Any other entry goes at once with what gathered: a
+  // failure's worker waits for it, so that the failure that pauses an endpoint counts before the
+  // next attempt.
+  Millis linger{5};
+  std::size_t full_batch = 128;
 };
 
 // One per executor (thread), like the Redis client it writes through.
@@ -44,6 +53,7 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
     Completion<Answer> done;
   };
   void schedule_flush();
+  void arm_linger();
   void flush();
   asio::awaitable<void> send(std::vector<Waiting> batch);
 
@@ -51,6 +61,9 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   DeliveryLog& log_;
   BatchLimits limits_;
   std::vector<Waiting> waiting_;
+  asio::steady_timer linger_;
+  bool linger_armed_ = false;
+  bool send_now_ = false;  // an entry that is waited on, or one that lingered long enough
   bool flush_posted_ = false;
   std::size_t in_flight_ = 0;
   std::size_t calls_sent_ = 0;

@@ -251,6 +251,61 @@ TEST_F(DeliveryLogTest, TheBatchedWriterSendsWhatSettledInOneTickAsOneCall) {
   EXPECT_EQ(index_size("wh_b"), 25);
 }
 
+// Successes linger for a fuller batch (a script call's fixed cost is most of a small one's); an
+// entry that is waited on (a failure) goes at once and takes them along.
+TEST_F(DeliveryLogTest, SuccessesLingerUntilAFailureOrTheBatchIsFull) {
+  DeliveryLog log(client_, {});
+  BatchedDeliveryLog writer(io_.get_executor(), log, {.linger = 1h, .full_batch = 30});
+  create_webhook("wh_a");
+  int answered = 0;
+  const auto record = [&](int n, bool success) {
+    asio::co_spawn(
+        io_,
+        [&, n, success]() -> asio::awaitable<void> {
+          auto h = co_await writer.record(entry("wh_a", n, success, now_));
+          if (h && h->webhook_exists) ++answered;
+        },
+        asio::detached);
+  };
+  for (int n = 0; n < 10; ++n) record(n, true);
+  io_.restart();
+  io_.poll();  // every ready handler ran: the successes wait
+  EXPECT_EQ(writer.calls_sent(), 0u);
+  record(10, false);
+  io_.restart();
+  while (answered < 11 && io_.run_one_for(10s) > 0) {
+  }
+  EXPECT_EQ(answered, 11);
+  EXPECT_EQ(writer.calls_sent(), 1u);
+  EXPECT_EQ(writer.entries_sent(), 11u);
+
+  for (int n = 11; n < 41; ++n) record(n, true);  // a full batch goes without waiting
+  while (answered < 41 && io_.run_one_for(10s) > 0) {
+  }
+  EXPECT_EQ(answered, 41);
+  EXPECT_EQ(writer.calls_sent(), 2u);
+  EXPECT_EQ(index_size("wh_a"), 41);
+}
+
+TEST_F(DeliveryLogTest, ALoneSuccessIsLoggedOnceItLingered) {
+  DeliveryLog log(client_, {});
+  BatchedDeliveryLog writer(io_.get_executor(), log, {.linger = 20ms});
+  create_webhook("wh_a");
+  bool answered = false;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        auto h = co_await writer.record(entry("wh_a", 1, true, now_));
+        answered = h && h->webhook_exists;
+      },
+      asio::detached);
+  io_.restart();
+  while (!answered && io_.run_one_for(10s) > 0) {
+  }
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(writer.calls_sent(), 1u);
+}
+
 TEST_F(DeliveryLogTest, DeferredDeliveriesArePendingWithoutAnAttempt) {
   DeliveryLog log(client_, {.pause_after_failures = 1});
   create_webhook("wh_a");
