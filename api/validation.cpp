@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/filter/filter.hpp"
 #include "common/http/address_guard.hpp"
 #include "common/http/webhook_request.hpp"
 #include "common/json.hpp"
@@ -177,6 +178,18 @@ std::optional<store::HeaderList> headers_field(const json& v, FieldErrors& error
   return out;
 }
 
+// A content filter (SPEC §4), as compact JSON; a problem is reported at its path inside the
+// filter ("filter.data.amount.$gte"), null means none.
+std::optional<std::optional<std::string>> filter_field(const json& v, FieldErrors& errors) {
+  if (v.is_null()) return std::optional<std::string>{};
+  auto compiled = filter::Filter::compile(v);
+  if (!compiled) {
+    errors.add(compiled.error().path, compiled.error().message);
+    return std::nullopt;
+  }
+  return compiled->text();
+}
+
 std::optional<bool> bool_field(const json& v, const std::string& name, FieldErrors& errors) {
   if (!v.is_boolean()) {
     errors.add(name, "must be true or false");
@@ -212,7 +225,8 @@ Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std
   auto doc = parse_json_object(body);
   if (!doc) return fail(std::move(doc).error());
   FieldErrors errors;
-  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active", "secret"}, errors);
+  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active", "secret", "filter"},
+                 errors);
   store::NewWebhook w;
   w.tenant = std::move(tenant);
   if (!doc->contains("url"))
@@ -230,6 +244,8 @@ Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std
   if (doc->contains("is_active"))
     if (auto a = bool_field((*doc)["is_active"], "is_active", errors)) w.active = *a;
   if (doc->contains("secret")) w.secret = secret_field((*doc)["secret"], errors);
+  if (doc->contains("filter"))
+    if (auto f = filter_field((*doc)["filter"], errors)) w.filter = std::move(*f);
   if (!errors.empty()) return fail(errors.error());
   return w;
 }
@@ -239,7 +255,7 @@ Result<store::WebhookPatch, ApiError> parse_webhook_patch(std::string_view body,
   auto doc = parse_json_object(body);
   if (!doc) return fail(std::move(doc).error());
   FieldErrors errors;
-  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active"}, errors);
+  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active", "filter"}, errors);
   store::WebhookPatch p;
   if (doc->contains("url")) p.url = url_field((*doc)["url"], rules, errors);
   if (doc->contains("events")) p.events = events_field((*doc)["events"], rules, errors);
@@ -248,6 +264,7 @@ Result<store::WebhookPatch, ApiError> parse_webhook_patch(std::string_view body,
   if (doc->contains("headers")) p.headers = headers_field((*doc)["headers"], errors);
   if (doc->contains("is_active"))
     p.is_active = bool_field((*doc)["is_active"], "is_active", errors);
+  if (doc->contains("filter")) p.filter = filter_field((*doc)["filter"], errors);
   if (!errors.empty()) return fail(errors.error());
   return p;
 }

@@ -161,6 +161,12 @@ Result<simdjson::dom::element, JsonError> parse_untrusted_json_view(std::string_
   return root;
 }
 
+Result<simdjson::dom::element, JsonError> read_json_view(std::string_view text) {
+  simdjson::dom::element root;
+  if (!simdjson_parse(text, root)) return root;
+  return parse_untrusted_json_view(text, 1024);
+}
+
 bool is_valid_json(std::string_view text) {
   simdjson::dom::element root;
   if (!simdjson_parse(text, root)) return true;

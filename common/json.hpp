@@ -44,6 +44,14 @@ Result<nlohmann::json, JsonError> parse_untrusted_json(std::string_view text,
 Result<simdjson::dom::element, JsonError> parse_untrusted_json_view(
     std::string_view text, std::size_t max_depth = kMaxJsonDepth);
 
+// simdjson's view of JSON this process built or already checked (a webhook body built from event
+// data that is_valid_json accepted): no limits checked, a key given twice stays twice (at_key
+// finds the first). What simdjson alone refuses and is_valid_json accepts is read as nlohmann reads
+// it (an integer beyond 64 bits as a double) when parse_untrusted_json(text, 1024) accepts it;
+// otherwise (nesting deeper than 1024 levels, or such a number and a key given twice) it fails.
+// The same lifetime as parse_untrusted_json_view's element.
+Result<simdjson::dom::element, JsonError> read_json_view(std::string_view text);
+
 // Whether `text` is one JSON value, with only whitespace around it: nlohmann::json::accept's
 // verdict (no depth limit, duplicate keys allowed), except that a NUL byte or a leading UTF-8 BOM,
 // which nlohmann lets through, is refused: neither can be part of a JSON text (RFC 8259).

@@ -1,6 +1,9 @@
 #include "dispatcher/fan_out.hpp"
 
+#include <simdjson.h>
+
 #include "common/cloudevents.hpp"
+#include "common/json.hpp"
 
 namespace hookstream::dispatcher {
 
@@ -33,14 +36,34 @@ asio::awaitable<void> FanOut::run(std::shared_ptr<const kafka::Record> record) {
     engine_.finish_or_hand_back(work, sent);
     co_return;
   }
+  const auto& tenant = **webhooks;
   std::vector<const store::Webhook*> targets;
-  for (const auto& w : (*webhooks)->webhooks)
-    if (w.subscribes_to(event->type)) targets.push_back(&w);
+  bool filtered = false;
+  for (const auto& w : tenant.webhooks)
+    if (w.subscribes_to(event->type)) {
+      targets.push_back(&w);
+      filtered = filtered || tenant.filter_of(w);
+    }
+  auto payload =
+      targets.empty() ? nullptr : std::make_shared<const std::string>(webhook_payload(*event));
+  if (filtered) {
+    // Filters match the body that would be delivered, parsed once for all of them. The view lives
+    // in this thread's parser: used up here, before the next co_await.
+    const auto body = read_json_view(*payload);
+    if (!body)
+      log::warn("event body unreadable for filters; filtered webhooks do not get it",
+                {{"event_id", event->id}, {"error", body.error().message}});
+    const auto before = targets.size();
+    std::erase_if(targets, [&](const store::Webhook* w) {
+      const auto* f = tenant.filter_of(*w);
+      return f && !(body && f->matches(*body));
+    });
+    engine_.deps.metrics.filtered(before - targets.size());
+  }
   if (targets.empty()) {
     engine_.finish(work);
     co_return;
   }
-  auto payload = std::make_shared<const std::string>(webhook_payload(*event));
   work->remaining = targets.size();
   const auto now = engine_.deps.clock.now();
   auto& pending = engine_.pending_deliveries;

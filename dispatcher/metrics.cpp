@@ -36,6 +36,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   deferred_ = counter("hookstream_deliveries_deferred_total",
                       "Deliveries parked untried in a retry tier because their endpoint was "
                       "stalled");
+  filtered_ =
+      counter("hookstream_deliveries_filtered_total",
+              "Deliveries not created because the webhook's filter did not match the event");
   permanent_failures_ = counter(
       "hookstream_permanent_write_failures_total",
       "Writes Redis or Kafka refused for good (a dead letter skipped, a retry that could not be "

@@ -26,6 +26,7 @@ class Metrics {
   void endpoint_paused() { paused_->Increment(); }
   void offset_reset() { offset_resets_->Increment(); }
   void deferred() { deferred_->Increment(); }
+  void filtered(std::size_t deliveries) { filtered_->Increment(static_cast<double>(deliveries)); }
   void permanent_failure() { permanent_failures_->Increment(); }
   void attempt_started() { in_flight_->Increment(); }
   void attempt_finished() { in_flight_->Decrement(); }
@@ -47,6 +48,7 @@ class Metrics {
   prometheus::Counter* paused_;
   prometheus::Counter* offset_resets_;
   prometheus::Counter* deferred_;
+  prometheus::Counter* filtered_;
   prometheus::Counter* permanent_failures_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* pending_records_;

@@ -5,11 +5,13 @@
 // or a network.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/asio.hpp"
+#include "common/filter/filter.hpp"
 #include "common/kafka/producer.hpp"
 #include "common/kafka/record.hpp"
 #include "common/result.hpp"
@@ -23,6 +25,12 @@ struct TenantWebhooks {
   explicit TenantWebhooks(std::vector<store::Webhook> all);
   std::vector<store::Webhook> webhooks;                   // sorted by id
   const store::Webhook* find(std::string_view id) const;  // O(log n): once per delivery
+  // The compiled filter of one of `webhooks` (SPEC §4); null when it has none.
+  const filter::Filter* filter_of(const store::Webhook& w) const {
+    const auto& f = filters[static_cast<std::size_t>(&w - webhooks.data())];
+    return f ? &*f : nullptr;
+  }
+  std::vector<std::optional<filter::Filter>> filters;  // one per webhook, in the same order
 };
 using TenantWebhooksPtr = std::shared_ptr<const TenantWebhooks>;
 

@@ -11,6 +11,24 @@ namespace hookstream::dispatcher {
 TenantWebhooks::TenantWebhooks(std::vector<store::Webhook> all) : webhooks(std::move(all)) {
   std::sort(webhooks.begin(), webhooks.end(),
             [](const store::Webhook& a, const store::Webhook& b) { return a.id < b.id; });
+  // Compiled once per load: the fan-out matches every event against these.
+  filters.reserve(webhooks.size());
+  for (const auto& w : webhooks) {
+    if (!w.filter) {
+      filters.emplace_back();
+      continue;
+    }
+    auto compiled = filter::Filter::parse(*w.filter);
+    if (!compiled) {
+      // The API stores only filters that compile, so this is a hand-edited record: it gets no new
+      // deliveries until fixed (a filter that matches nothing), and says so on every load.
+      log::error("webhook filter does not compile; no event matches it",
+                 {{"webhook_id", w.id},
+                  {"error", compiled.error().path + ": " + compiled.error().message}});
+      compiled = filter::Filter::parse(R"({"$not":{}})");
+    }
+    filters.emplace_back(std::move(*compiled));
+  }
 }
 
 const store::Webhook* TenantWebhooks::find(std::string_view id) const {

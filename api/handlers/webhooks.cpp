@@ -13,6 +13,13 @@ json optional_time(const std::optional<TimePoint>& t) {
   return t ? json(format_rfc3339(*t)) : json(nullptr);
 }
 
+// The stored filter (compact JSON the API validated) as JSON; null when none.
+json filter_json(const std::optional<std::string>& filter) {
+  if (!filter) return nullptr;
+  auto parsed = json::parse(*filter, nullptr, false);
+  return parsed.is_discarded() ? json(nullptr) : parsed;
+}
+
 json webhook_json(const store::Webhook& w, bool with_secret) {
   json headers = json::object();
   for (const auto& [k, v] : w.headers) headers[k] = v;
@@ -21,6 +28,7 @@ json webhook_json(const store::Webhook& w, bool with_secret) {
               {"events", w.events},
               {"description", w.description},
               {"headers", headers},
+              {"filter", filter_json(w.filter)},
               {"status", to_string(w.status)},
               {"is_active", w.status == store::WebhookStatus::active},
               {"consecutive_fails", w.consecutive_fails},

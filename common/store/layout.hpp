@@ -4,8 +4,9 @@
 //   hs:key:{key_id}                  hash   API key: tenant, name, scopes, rate_limit, hash, …
 //   hs:keyhash:{sha256 hex}          string key_id (lookup by presented key)
 //   hs:tenant:{tenant}:keys          zset   key ids (score 0, ordered by id = by creation)
-//   hs:wh:{wh_id}                    hash   webhook: tenant, url, events, headers, status, secrets,
-//   … hs:tenant:{tenant}:webhooks      zset   webhook ids (score 0, lexicographic = creation order)
+//   hs:wh:{wh_id}                    hash   webhook: tenant, url, events, headers, filter, status,
+//                                           secrets, …
+//   hs:tenant:{tenant}:webhooks      zset   webhook ids (score 0, lexicographic = creation order)
 //   hs:webhooks:version              int    bumped on every subscription change
 //   hs:webhooks:paused               set    ids of the webhooks paused now (a gauge's source)
 //   hs:changes                       pub/sub channel: the tenant whose subscriptions changed

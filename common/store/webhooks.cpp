@@ -97,6 +97,7 @@ Result<Webhook, StoreError> parse_webhook(std::string_view id, const redis::Repl
     w.previous_secret = std::move(*opened);
   }
   w.previous_secret_expires_at = time_field(f, "previous_secret_expires_at");
+  if (auto filter = field_or(f, "filter"); !filter.empty()) w.filter = std::move(filter);
   return w;
 }
 
@@ -150,6 +151,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in)
   w.status = in.active ? WebhookStatus::active : WebhookStatus::disabled;
   w.created_at = w.updated_at = clock_.now();
   w.secret = in.secret ? std::move(*in.secret) : signing::generate_secret(random_);
+  w.filter = std::move(in.filter);
   // Named, not a braced temporary: GCC 12 miscompiles initializer lists inside co_await.
   std::vector<std::vector<std::string>> cmds = {{"MULTI"},
                                                 {"HSET",
@@ -178,6 +180,10 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in)
                                                 {"INCR", std::string(kWebhooksVersionKey)},
                                                 {"PUBLISH", std::string(kChangesChannel), w.tenant},
                                                 {"EXEC"}};
+  if (w.filter) {
+    cmds[1].push_back("filter");
+    cmds[1].push_back(*w.filter);
+  }
   auto r = co_await redis_.pipeline(std::move(cmds));
   if (!r) co_return fail(unavailable(r.error()));
   if (!r->back().is_array())
@@ -223,7 +229,11 @@ asio::awaitable<Result<WebhookPage, StoreError>> WebhookStore::list(
 asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_view tenant,
                                                                   std::string_view id,
                                                                   const WebhookPatch& patch) {
-  std::vector<std::string> args = {std::string(tenant), std::string(kChangesChannel)};
+  // Fields removed, then fields set (lua/update_webhook.lua).
+  const bool remove_filter = patch.filter && !*patch.filter;
+  std::vector<std::string> args = {std::string(tenant), std::string(kChangesChannel),
+                                   remove_filter ? "1" : "0"};
+  if (remove_filter) args.emplace_back("filter");
   auto set = [&](std::string field, std::string value) {
     args.push_back(std::move(field));
     args.push_back(std::move(value));
@@ -232,6 +242,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_vi
   if (patch.events) set("events", events_json(*patch.events));
   if (patch.description) set("description", *patch.description);
   if (patch.headers) set("headers", headers_json(*patch.headers));
+  if (patch.filter && *patch.filter) set("filter", **patch.filter);
   if (patch.is_active) {
     // Resuming clears both the automatic pause and the failure count (SPEC §3).
     set("status",
@@ -271,6 +282,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::rotate_secret(std::st
   const auto now = clock_.now();
   std::vector<std::string> args = {std::string(tenant),
                                    std::string(kChangesChannel),
+                                   "0",  // no field removed
                                    "secret",
                                    seal(keyring_, random_, signing::generate_secret(random_), id),
                                    "previous_secret",

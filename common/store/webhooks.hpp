@@ -42,6 +42,9 @@ struct Webhook {
   std::string secret;
   std::optional<std::string> previous_secret;  // still signs until previous_secret_expires_at
   std::optional<TimePoint> previous_secret_expires_at;
+  // The content filter (SPEC §4) as compact JSON, as the API validated it; none: every event of
+  // the subscribed types.
+  std::optional<std::string> filter{};
 
   bool subscribes_to(std::string_view type) const;
   // The secrets that sign a delivery at `now`: current first, then one rotating out.
@@ -57,7 +60,8 @@ struct NewWebhook {
   std::string description;
   HeaderList headers;
   bool active = true;
-  std::optional<std::string> secret;  // generated when absent
+  std::optional<std::string> secret;    // generated when absent
+  std::optional<std::string> filter{};  // compact JSON
 };
 
 struct WebhookPatch {
@@ -66,6 +70,8 @@ struct WebhookPatch {
   std::optional<std::string> description;
   std::optional<HeaderList> headers;
   std::optional<bool> is_active;
+  // Given: the new filter (compact JSON), or nullopt inside to remove it.
+  std::optional<std::optional<std::string>> filter{};
 };
 
 struct WebhookPage {

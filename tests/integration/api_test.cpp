@@ -234,6 +234,78 @@ TEST_F(Api, ValidationNamesEachField) {
   expect_error(call("POST", "/v1/webhooks", "[1,2]"), 400, "validation_failed");
 }
 
+TEST_F(Api, FilterIsStoredReturnedReplacedAndRemoved) {
+  const json amount = json::parse(R"({"data":{"amount":{"$gte":100}}})");
+  auto body = kHook;
+  body["filter"] = amount;
+  const auto w = create_webhook(body);
+  EXPECT_EQ(w["filter"], amount) << w;
+  const std::string path = "/v1/webhooks/" + w["id"].get<std::string>();
+  EXPECT_EQ(call("GET", path).json()["data"]["webhook"]["filter"], amount);
+
+  // Only the given fields change: the filter stays through other edits.
+  const auto renamed = call("PATCH", path, R"({"description":"renamed"})");
+  ASSERT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_EQ(renamed.json()["data"]["webhook"]["filter"], amount);
+
+  const json regions =
+      json::parse(R"({"$or":[{"data":{"region":"eu"}},{"data":{"region":"us"}}]})");
+  const auto replaced = call("PATCH", path, json{{"filter", regions}}.dump());
+  ASSERT_EQ(replaced.status, 200) << replaced.body;
+  EXPECT_EQ(replaced.json()["data"]["webhook"]["filter"], regions);
+  EXPECT_EQ(replaced.json()["data"]["webhook"]["url"], w["url"]);
+  bool listed = false;
+  const auto page = call("GET", "/v1/webhooks?limit=100").json()["data"]["webhooks"];
+  for (const auto& item : page)
+    if (item["id"] == w["id"]) listed = item["filter"] == regions;
+  EXPECT_TRUE(listed) << page;
+
+  // null removes it; a webhook created without one shows null.
+  const auto removed = call("PATCH", path, R"({"filter":null})");
+  ASSERT_EQ(removed.status, 200) << removed.body;
+  EXPECT_TRUE(removed.json()["data"]["webhook"]["filter"].is_null()) << removed.body;
+  EXPECT_TRUE(call("GET", path).json()["data"]["webhook"]["filter"].is_null());
+  const auto plain = create_webhook(kHook);
+  EXPECT_TRUE(plain.contains("filter") && plain["filter"].is_null()) << plain;
+  auto with_null = kHook;
+  with_null["filter"] = nullptr;
+  EXPECT_TRUE(create_webhook(with_null)["filter"].is_null());
+}
+
+TEST_F(Api, BadFiltersAreRefusedNamingTheirPath) {
+  // The detail that names where in the filter the problem is, for a create with `filter`.
+  const auto refused = [&](const json& filter, const std::string& method = "POST",
+                           const std::string& target = "/v1/webhooks") {
+    auto body = method == "POST" ? kHook : json::object();
+    body["filter"] = filter;
+    const auto r = call(method, target, body.dump());
+    expect_error(r, 400, "validation_failed");
+    return r.json()["error"]["details"]["fields"];
+  };
+  EXPECT_EQ(refused(json::parse(R"({"data":{"amount":{"$gte":true}}})")),
+            json::parse(R"({"filter.data.amount.$gte":"expected a number or a string"})"));
+  EXPECT_EQ(
+      refused(json::parse(R"({"$or":[{"type":"contact.created"},{"data":{"n":{"$in":1}}}]})")),
+      json::parse(R"({"filter.$or[1].data.n.$in":"expected an array of values"})"));
+  EXPECT_TRUE(
+      refused(json::parse(R"({"data":{"n":{"$regex":"a"}}})")).contains("filter.data.n.$regex"));
+  EXPECT_TRUE(refused("type=contact.created").contains("filter"));
+  json deep = 1;
+  for (int i = 0; i < 9; ++i) deep = json{{"k", deep}};
+  EXPECT_EQ(refused(deep)["filter.k.k.k.k.k.k.k.k"], "nested deeper than 8 levels");
+  const auto too_long = refused(json{{"data", {{"s", std::string(5000, 'x')}}}});
+  EXPECT_NE(too_long["filter"].get<std::string>().find("the limit is 4096"), std::string::npos);
+
+  // A refused PATCH changes nothing.
+  auto body = kHook;
+  body["filter"] = json::parse(R"({"type":"contact.created"})");
+  const auto w = create_webhook(body);
+  const std::string path = "/v1/webhooks/" + w["id"].get<std::string>();
+  EXPECT_EQ(refused(json::parse(R"({"$and":[]})"), "PATCH", path),
+            json::parse(R"j({"filter.$and":"expected a non-empty array of filters (objects)"})j"));
+  EXPECT_EQ(call("GET", path).json()["data"]["webhook"]["filter"], body["filter"]);
+}
+
 TEST_F(Api, TenantsCannotSeeEachOther) {
   const auto w = create_webhook(kHook);
   const auto other = api_->create_key("globex", kAllScopes);

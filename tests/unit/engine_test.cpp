@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <set>
 
 #include "common/cloudevents.hpp"
 #include "common/retry_record.hpp"
@@ -64,14 +65,15 @@ class EngineTest : public ::testing::Test {
     return *engine_;
   }
 
-  kafka::Record event_record(std::int64_t offset, std::string type = "contact.created") {
+  kafka::Record event_record(std::int64_t offset, std::string type = "contact.created",
+                             std::string data = R"({"n":1})") {
     Event e;
     e.id = "evt_" + std::to_string(offset);
     e.type = std::move(type);
     e.source = "test";
     e.tenant = "acme";
     e.time = clock_.now();
-    e.data = R"({"n":1})";
+    e.data = std::move(data);
     auto r = cloudevents::encode_binary(e, "t.events");
     r.partition = 0;
     r.offset = offset;
@@ -140,6 +142,39 @@ TEST_F(EngineTest, AnEventGoesToEverySubscribedWebhookAndTheRecordFinishesAfterA
     EXPECT_EQ(id->value, "evt_7");
   }
   EXPECT_TRUE(kafka_.written.empty());
+}
+
+TEST_F(EngineTest, AWebhookWhoseFilterRefusesAnEventGetsNoDeliveryNoLogEntryAndNoRecord) {
+  const std::vector<std::string> both = {"contact.created", "contact.updated"};
+  auto big = webhook("wh_big", "big.example");
+  big.events = both;
+  big.filter = R"({"data":{"amount":{"$gte":100}}})";
+  auto regions = webhook("wh_regions", "regions.example");
+  regions.events = both;
+  regions.filter = R"({"$or":[{"data":{"region":"eu"}},{"data":{"region":"us"}}]})";
+  // The whole delivered body is matched, not only its data.
+  auto typed = webhook("wh_typed", "typed.example");
+  typed.events = both;
+  typed.filter = R"({"type":"contact.updated","data":{"amount":{"$lt":10}}})";
+  subscriptions_.set("acme", {big, regions, typed, webhook("wh_all", "all.example")});
+
+  engine().handle(event_record(1, "contact.created", R"({"amount":150,"region":"ap"})"));
+  engine().handle(event_record(2, "contact.created", R"({"amount":"150","region":"eu"})"));
+  engine().handle(event_record(3, "contact.created", R"({"amount":99.5,"region":"us"})"));
+  engine().handle(event_record(4, "contact.updated", R"({"amount":1})"));
+  run_until([&] { return finished_.done.size() == 4; });
+
+  std::set<std::pair<std::string, std::string>> logged_pairs;
+  for (const auto& e : log_.entries) logged_pairs.emplace(e.event_id, e.webhook_id);
+  const std::set<std::pair<std::string, std::string>> expected = {
+      {"evt_1", "wh_big"},     {"evt_1", "wh_all"}, {"evt_2", "wh_regions"}, {"evt_2", "wh_all"},
+      {"evt_3", "wh_regions"}, {"evt_3", "wh_all"}, {"evt_4", "wh_typed"}};
+  EXPECT_EQ(logged_pairs, expected);
+  EXPECT_EQ(log_.entries.size(), expected.size());
+  EXPECT_EQ(http_.requests.size(), expected.size());
+  EXPECT_TRUE(kafka_.written.empty());
+  EXPECT_NE(metrics_.serialize().find("hookstream_deliveries_filtered_total 8"), std::string::npos)
+      << metrics_.serialize();
 }
 
 TEST_F(EngineTest, AFailedAttemptIsLoggedPendingAndItsRetryIsWrittenBeforeTheRecordFinishes) {

@@ -1,7 +1,10 @@
--- Updates a webhook (common/store/webhooks.cpp, WebhookStore::update).
--- KEYS: webhook hash, version key, paused set. ARGV: tenant, channel, field, value, …
+-- Updates a webhook (common/store/webhooks.cpp, WebhookStore::update and ::rotate_secret).
+-- KEYS: webhook hash, version key, paused set.
+-- ARGV: tenant, channel, n, n fields to remove, then field, value, … to set.
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return false end
-if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+local removed = tonumber(ARGV[3])
+if removed > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 4, 3 + removed)) end
+if #ARGV > 3 + removed then redis.call('HSET', KEYS[1], unpack(ARGV, 4 + removed)) end
 local id = string.sub(KEYS[1], 7)
 if redis.call('HGET', KEYS[1], 'status') == 'paused' then
   redis.call('SADD', KEYS[3], id)
