@@ -382,6 +382,9 @@ def main():
                     help="events of the throughput scenario (default 200,000; smoke 2,000)")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for every process of every stack (repeatable)")
+    ap.add_argument("--filter", type=json.loads, default=None, metavar="JSON",
+                    help="a filter (SPEC §4) on every webhook, e.g. one every event matches: "
+                         "'{\"type\":\"submission.completed\",\"data\":{\"pad\":{\"$exists\":true}}}'")
     ap.add_argument("--no-peer", dest="peer", action="store_false",
                     help="skip the do-it-yourself peer (bench/peer) in the throughput scenario")
     ap.add_argument("--peer-workers", type=int, default=os.cpu_count(),
@@ -403,7 +406,8 @@ def main():
     results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
                            "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                                         if l.startswith("model name")), "?")},
-               "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": args.smoke, "scenarios": {}}
+               "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": args.smoke, "webhook_filter": args.filter,
+               "scenarios": {}}
     args.peer = args.peer and "throughput" in args.scenarios.split(",")
     if args.peer:
         peer_deps()
@@ -422,6 +426,7 @@ def main():
                 log(f"{name} run {i + 1}/{args.repeat}")
                 stack = Stack(args.bin, workdir, env={**env, **extra_env}, kafka=kafka,
                               share_kafka=args.smoke)
+                stack.webhook_filter = args.filter
                 try:
                     stack.start()
                     r, _ = fn(args, stack)

@@ -152,6 +152,7 @@ class Stack:
     def __init__(self, bin_dir, workdir, env=None, events_partitions=None, partitions=None, kafka_control=False,
                  mock_kafka=False, share_kafka=False, brokers=1, kafka=None):
         self.bin = bin_dir
+        self.webhook_filter = None  # SPEC §4's filter, on every webhook create_webhooks makes
         self.dir = tempfile.mkdtemp(prefix="stack-", dir=workdir)
         self.procs = []
         self.redis_port = free_port()
@@ -343,7 +344,10 @@ class Stack:
         conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=10)
         ids = []
         for url in urls:
-            conn.request("POST", "/v1/webhooks", body=json.dumps({"url": url, "events": [EVENT_TYPE]}),
+            webhook = {"url": url, "events": [EVENT_TYPE]}
+            if self.webhook_filter is not None:
+                webhook["filter"] = self.webhook_filter
+            conn.request("POST", "/v1/webhooks", body=json.dumps(webhook),
                          headers={"authorization": f"Bearer {self.key}", "content-type": "application/json"})
             r = conn.getresponse()
             body = json.loads(r.read())
