@@ -32,7 +32,7 @@ ConnectionPool::ConnectionPool(std::size_t max_idle_per_origin, Millis idle_time
     : max_idle_per_origin_(max_idle_per_origin), idle_timeout_(idle_timeout) {}
 
 std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, SteadyTime now) {
-  prune(now);
+  maybe_prune(now);
   const auto it = idle_.find(origin);
   if (it == idle_.end()) return nullptr;
   auto& connections = it->second;
@@ -40,8 +40,9 @@ std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, Stea
   while (!connections.empty() && !found) {
     auto candidate = std::move(connections.back());
     connections.pop_back();
-    if (now - candidate->idle_since < kTrustedIdle || candidate->looks_alive())
-      found = std::move(candidate);
+    const auto idle = now - candidate->idle_since;
+    if (idle >= idle_timeout_) continue;  // not pruned yet
+    if (idle < kTrustedIdle || candidate->looks_alive()) found = std::move(candidate);
   }
   if (connections.empty()) idle_.erase(it);
   return found;
@@ -54,10 +55,17 @@ void ConnectionPool::put(const std::string& origin, std::unique_ptr<Connection> 
   auto& connections = idle_[origin];
   connections.push_back(std::move(connection));
   while (connections.size() > max_idle_per_origin_) connections.pop_front();
-  prune(now);
+  maybe_prune(now);
+}
+
+// A walk over every origin (thousands, for a dispatcher delivering to many receivers), so not on
+// every request: a tenth of the idle timeout apart.
+void ConnectionPool::maybe_prune(SteadyTime now) {
+  if (now - last_prune_ >= idle_timeout_ / 10) prune(now);
 }
 
 void ConnectionPool::prune(SteadyTime now) {
+  last_prune_ = now;
   for (auto it = idle_.begin(); it != idle_.end();) {
     auto& connections = it->second;
     while (!connections.empty() && now - connections.front()->idle_since >= idle_timeout_)

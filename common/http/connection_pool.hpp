@@ -36,7 +36,8 @@ struct Connection {
 
 // Idle connections by origin ("https://host:port"). Not thread-safe: one per io_context thread.
 // Connections are taken most-recently-used first; the oldest is dropped past the per-origin cap,
-// and connections idle longer than `idle_timeout` are dropped whenever the pool is touched.
+// and connections idle longer than `idle_timeout` are dropped (looked for at most every tenth of
+// it).
 class ConnectionPool {
  public:
   ConnectionPool(std::size_t max_idle_per_origin, Millis idle_timeout);
@@ -47,9 +48,12 @@ class ConnectionPool {
   std::size_t idle_connections() const;
 
  private:
+  void maybe_prune(SteadyTime now);
+
   std::size_t max_idle_per_origin_;
   Millis idle_timeout_;
   std::map<std::string, std::deque<std::unique_ptr<Connection>>> idle_;
+  SteadyTime last_prune_{};
 };
 
 }  // namespace hookstream::http
