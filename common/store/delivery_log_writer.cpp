@@ -14,6 +14,8 @@ asio::awaitable<Result<WebhookHealth, StoreError>> BatchedDeliveryLog::record(
     AttemptUpdate update) {
   return await_completion<Answer>([this, u = std::move(update)](Completion<Answer> done) mutable {
     if (!u.success) send_now_ = true;
+    if (waiting_.empty()) gathering_since_ = std::chrono::steady_clock::now();
+    ++waiting_per_webhook_[u.webhook_id];
     waiting_.push_back(Waiting{std::move(u), std::move(done)});
     schedule_flush();
   });
@@ -23,7 +25,9 @@ asio::awaitable<Result<WebhookHealth, StoreError>> BatchedDeliveryLog::record(
 // together; while the in-flight calls are unanswered, or successes linger, entries keep gathering.
 void BatchedDeliveryLog::schedule_flush() {
   if (flush_posted_ || waiting_.empty() || in_flight_ >= limits_.max_calls_in_flight) return;
-  if (!send_now_ && waiting_.size() < limits_.full_batch) {
+  const bool full =
+      waiting_.size() >= limits_.max_entries || (waiting_.size() >= limits_.full_batch && dense());
+  if (!send_now_ && !full) {
     arm_linger();
     return;
   }
@@ -34,6 +38,12 @@ void BatchedDeliveryLog::schedule_flush() {
   });
 }
 
+bool BatchedDeliveryLog::dense() const {
+  const auto webhooks = waiting_per_webhook_.size();
+  return webhooks < limits_.many_webhooks ||
+         waiting_.size() >= limits_.entries_per_webhook * webhooks;
+}
+
 void BatchedDeliveryLog::arm_linger() {
   if (linger_armed_) return;
   linger_armed_ = true;
@@ -42,6 +52,10 @@ void BatchedDeliveryLog::arm_linger() {
     if (ec) return;  // the writer is going away
     linger_armed_ = false;
     if (waiting_.empty()) return;
+    if (!dense() && std::chrono::steady_clock::now() - gathering_since_ < limits_.sparse_linger) {
+      arm_linger();
+      return;
+    }
     send_now_ = true;
     schedule_flush();
   });
@@ -53,6 +67,11 @@ void BatchedDeliveryLog::flush() {
     std::vector<Waiting> batch(std::make_move_iterator(waiting_.begin()),
                                std::make_move_iterator(waiting_.begin() + static_cast<long>(n)));
     waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<long>(n));
+    for (const auto& w : batch) {
+      const auto it = waiting_per_webhook_.find(w.update.webhook_id);
+      if (--it->second == 0) waiting_per_webhook_.erase(it);
+    }
+    if (!waiting_.empty()) gathering_since_ = std::chrono::steady_clock::now();
     ++in_flight_;
     ++calls_sent_;
     entries_sent_ += n;

@@ -4,8 +4,11 @@
 // one tick of its executor goes to Redis in one script call (DeliveryLog::record_batch), and each
 // caller resumes with its own entry's answer once that call was answered. Nothing is acknowledged
 // before Redis answered, so a record's offset is committed only after the batch that logged it.
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/asio.hpp"
@@ -23,7 +26,7 @@ class DeliveryLogWriter {
 };
 
 struct BatchLimits {
-  std::size_t max_entries = 512;        // per script call
+  std::size_t max_entries = 3072;       // per script call
   std::size_t max_calls_in_flight = 2;  // calls sent and not answered; more entries wait and batch
   // Successes wait up to `linger` for `full_batch` entries to gather: two thirds of a script
   // call's Redis time is its fixed part (dispatch, argument set-up, the webhook's health read and
@@ -34,6 +37,13 @@ struct BatchLimits {
   // next attempt.
   Millis linger{5};
   std::size_t full_batch = 128;
+  // A call costs Redis one command per entry plus two per webhook it touches (the health read and
+  // the index write). A fan-out batch spreads over many webhooks, one entry each, so it costs three
+  // commands an entry: once it touches `many_webhooks` or more, it gathers (up to `sparse_linger`
+  // or `max_entries`) until it holds `entries_per_webhook` entries per webhook.
+  std::size_t many_webhooks = 64;
+  std::size_t entries_per_webhook = 3;
+  Millis sparse_linger{250};
 };
 
 // One per executor (thread), like the Redis client it writes through.
@@ -53,6 +63,8 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
     Completion<Answer> done;
   };
   void schedule_flush();
+  // Whether what is waiting is worth a call now that it lingered (or is full).
+  bool dense() const;
   void arm_linger();
   void flush();
   asio::awaitable<void> send(std::vector<Waiting> batch);
@@ -61,6 +73,8 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   DeliveryLog& log_;
   BatchLimits limits_;
   std::vector<Waiting> waiting_;
+  std::unordered_map<std::string, std::size_t> waiting_per_webhook_;
+  std::chrono::steady_clock::time_point gathering_since_{};  // when waiting_ stopped being empty
   asio::steady_timer linger_;
   bool linger_armed_ = false;
   bool send_now_ = false;  // an entry that is waited on, or one that lingered long enough

@@ -306,6 +306,63 @@ TEST_F(DeliveryLogTest, ALoneSuccessIsLoggedOnceItLingered) {
   EXPECT_EQ(writer.calls_sent(), 1u);
 }
 
+// A fan-out batch (one entry for each of many webhooks) costs three Redis commands an entry; it
+// gathers until it holds two entries per webhook, and goes anyway once it lingered long enough.
+TEST_F(DeliveryLogTest, AFanOutBatchGathersUntilItHoldsTwoEntriesPerWebhook) {
+  DeliveryLog log(client_, {});
+  BatchedDeliveryLog writer(io_.get_executor(), log,
+                            {.linger = 1ms,
+                             .full_batch = 4,
+                             .many_webhooks = 4,
+                             .entries_per_webhook = 2,
+                             .sparse_linger = 1h});
+  int answered = 0;
+  const auto record = [&](const std::string& webhook, int n) {
+    asio::co_spawn(
+        io_,
+        [&, webhook, n]() -> asio::awaitable<void> {
+          auto h = co_await writer.record(entry(webhook, n, true, now_));
+          if (h && h->webhook_exists) ++answered;
+        },
+        asio::detached);
+  };
+  for (int w = 0; w < 6; ++w) create_webhook("wh_" + std::to_string(w));
+  for (int w = 0; w < 6; ++w) record("wh_" + std::to_string(w), w);
+  io_.restart();
+  // Its 1 ms linger passes many times over: six entries over six webhooks still wait.
+  const auto until = std::chrono::steady_clock::now() + 50ms;
+  while (std::chrono::steady_clock::now() < until) io_.run_one_for(5ms);
+  EXPECT_EQ(writer.calls_sent(), 0u);
+  for (int w = 0; w < 6; ++w) record("wh_" + std::to_string(w), 6 + w);
+  while (answered < 12 && io_.run_one_for(10s) > 0) {
+  }
+  EXPECT_EQ(answered, 12);
+  EXPECT_EQ(writer.calls_sent(), 1u);
+  EXPECT_EQ(writer.entries_sent(), 12u);
+}
+
+TEST_F(DeliveryLogTest, ASparseBatchGoesOnceItLingeredLongEnough) {
+  DeliveryLog log(client_, {});
+  BatchedDeliveryLog writer(io_.get_executor(), log,
+                            {.linger = 1ms, .many_webhooks = 2, .sparse_linger = 20ms});
+  int answered = 0;
+  for (int w = 0; w < 3; ++w) {
+    create_webhook("wh_" + std::to_string(w));
+    asio::co_spawn(
+        io_,
+        [&, w]() -> asio::awaitable<void> {
+          auto h = co_await writer.record(entry("wh_" + std::to_string(w), w, true, now_));
+          if (h && h->webhook_exists) ++answered;
+        },
+        asio::detached);
+  }
+  io_.restart();
+  while (answered < 3 && io_.run_one_for(10s) > 0) {
+  }
+  EXPECT_EQ(answered, 3);
+  EXPECT_EQ(writer.calls_sent(), 1u);
+}
+
 TEST_F(DeliveryLogTest, DeferredDeliveriesArePendingWithoutAnAttempt) {
   DeliveryLog log(client_, {.pause_after_failures = 1});
   create_webhook("wh_a");

@@ -14,7 +14,8 @@
 --
 -- Per delivery this costs one SET (a new record, with its TTL); per webhook in the batch an HMGET
 -- of its health, one ZADD of its new index members, its health written when it changed (and
--- last_delivery_at at most once a second); per batch one HSET and PEXPIRE of the kept events. A
+-- last_delivery_at at most once a second); per batch one HSET and PEXPIRE of the kept events. The
+-- writer (delivery_log_writer.cpp) gathers several entries per webhook before it calls. A
 -- record that exists already (a retry, a redelivery, a record read twice) is read and merged.
 -- An attempt already in its record (a batch sent again after a timeout, a record consumed twice)
 -- is not logged or counted again: health counting is idempotent.
