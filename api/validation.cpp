@@ -190,6 +190,19 @@ std::optional<std::optional<std::string>> filter_field(const json& v, FieldError
   return compiled->text();
 }
 
+// Attempts per second across every dispatcher (SPEC §4); null means no limit.
+std::optional<std::optional<int>> rate_limit_field(const json& v, FieldErrors& errors) {
+  if (v.is_null()) return std::optional<int>{};
+  if (!v.is_number_integer() || v.get<std::int64_t>() < store::kMinRateLimit ||
+      v.get<std::int64_t>() > store::kMaxRateLimit) {
+    errors.add("rate_limit", "must be an integer from " + std::to_string(store::kMinRateLimit) +
+                                 " to " + std::to_string(store::kMaxRateLimit) +
+                                 " (deliveries per second), or null for no limit");
+    return std::nullopt;
+  }
+  return static_cast<int>(v.get<std::int64_t>());
+}
+
 std::optional<bool> bool_field(const json& v, const std::string& name, FieldErrors& errors) {
   if (!v.is_boolean()) {
     errors.add(name, "must be true or false");
@@ -225,8 +238,10 @@ Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std
   auto doc = parse_json_object(body);
   if (!doc) return fail(std::move(doc).error());
   FieldErrors errors;
-  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active", "secret", "filter"},
-                 errors);
+  refuse_unknown(
+      *doc,
+      {"url", "events", "description", "headers", "is_active", "secret", "filter", "rate_limit"},
+      errors);
   store::NewWebhook w;
   w.tenant = std::move(tenant);
   if (!doc->contains("url"))
@@ -246,6 +261,8 @@ Result<store::NewWebhook, ApiError> parse_new_webhook(std::string_view body, std
   if (doc->contains("secret")) w.secret = secret_field((*doc)["secret"], errors);
   if (doc->contains("filter"))
     if (auto f = filter_field((*doc)["filter"], errors)) w.filter = std::move(*f);
+  if (doc->contains("rate_limit"))
+    if (auto r = rate_limit_field((*doc)["rate_limit"], errors)) w.rate_limit = *r;
   if (!errors.empty()) return fail(errors.error());
   return w;
 }
@@ -255,7 +272,9 @@ Result<store::WebhookPatch, ApiError> parse_webhook_patch(std::string_view body,
   auto doc = parse_json_object(body);
   if (!doc) return fail(std::move(doc).error());
   FieldErrors errors;
-  refuse_unknown(*doc, {"url", "events", "description", "headers", "is_active", "filter"}, errors);
+  refuse_unknown(*doc,
+                 {"url", "events", "description", "headers", "is_active", "filter", "rate_limit"},
+                 errors);
   store::WebhookPatch p;
   if (doc->contains("url")) p.url = url_field((*doc)["url"], rules, errors);
   if (doc->contains("events")) p.events = events_field((*doc)["events"], rules, errors);
@@ -265,6 +284,7 @@ Result<store::WebhookPatch, ApiError> parse_webhook_patch(std::string_view body,
   if (doc->contains("is_active"))
     p.is_active = bool_field((*doc)["is_active"], "is_active", errors);
   if (doc->contains("filter")) p.filter = filter_field((*doc)["filter"], errors);
+  if (doc->contains("rate_limit")) p.rate_limit = rate_limit_field((*doc)["rate_limit"], errors);
   if (!errors.empty()) return fail(errors.error());
   return p;
 }

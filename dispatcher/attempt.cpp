@@ -42,7 +42,8 @@ Attempts::Attempts(EngineContext& engine, RetryScheduler& retries, DeadLetters& 
       dead_letters_(dead_letters),
       policy_{engine.config.delivery_timeout, engine.config.allow_http},
       global_slots_(engine.executor, engine.config.max_in_flight),
-      sweep_timer_(engine.executor) {
+      sweep_timer_(engine.executor),
+      limiter_(engine) {
   engine_.spawn(sweep_stalled_endpoints(), "stalled-endpoint sweep");
 }
 
@@ -64,7 +65,11 @@ void Attempts::submit(DeliveryTask task) {
   if (!q) q = std::make_shared<EndpointQueue>();
   const auto now = SteadyClock::now();
   if (q->waiting.size() >= engine_.config.max_queued_per_endpoint && stalled(*q, now)) {
-    engine_.spawn(defer(std::move(task)), "deferral");
+    engine_.spawn(defer(std::move(task), ParkReason::stalled), "deferral");
+    return;
+  }
+  if (q->rate_limit > 0 && q->waiting.size() >= rate_limited_queue_bound(q->rate_limit)) {
+    engine_.spawn(defer(std::move(task), ParkReason::rate_limited), "deferral");
     return;
   }
   task.queued_at = now;
@@ -111,6 +116,14 @@ asio::awaitable<void> Attempts::attempt(EndpointQueue& q, DeliveryTask task) {
   auto snapshot = co_await look_up(task);
   if (!snapshot) co_return;
   const store::Webhook* webhook = (*snapshot)->find(task.webhook_id);
+  q.rate_limit = webhook && webhook->rate_limit ? *webhook->rate_limit : 0;
+  if (q.rate_limit > 0 && eligibility(webhook, task.event->type) == Eligibility::attempt) {
+    if (!co_await wait_for_send_slot(q, task, q.rate_limit)) co_return;
+    // The wait can be long: the webhook is looked at again, as it is now.
+    snapshot = co_await look_up(task);
+    if (!snapshot) co_return;
+    webhook = (*snapshot)->find(task.webhook_id);
+  }
   if (const auto now = eligibility(webhook, task.event->type); now != Eligibility::attempt) {
     auto reason = not_attempted_reason(now, webhook, task.event->type, task.attempt);
     if (reason)
@@ -150,6 +163,23 @@ asio::awaitable<void> Attempts::attempt(EndpointQueue& q, DeliveryTask task) {
   else
     co_await settle(std::move(task), std::move(*snapshot), *webhook, std::move(result),
                     attempted_at);
+}
+
+asio::awaitable<bool> Attempts::wait_for_send_slot(EndpointQueue& q, DeliveryTask& task,
+                                                   int per_second) {
+  ++q.awaiting_slot;
+  const bool got = co_await limiter_.acquire(task.webhook_id, per_second, q.waiting.size() + 1);
+  --q.awaiting_slot;
+  q.heard_from = SteadyClock::now();  // waiting for the limit is not the endpoint's silence
+  if (!got) done(task, true);         // stopping: the partition's next owner delivers it
+  co_return got;
+}
+
+std::size_t Attempts::rate_limited_queue_bound(int per_second) const {
+  const auto& c = engine_.config;
+  const auto in_backlog = static_cast<std::size_t>(per_second) *
+                          static_cast<std::size_t>(c.rate_limit_backlog.count()) / 1000;
+  return std::max<std::size_t>(1, std::min(in_backlog, c.max_pending_records / 4));
 }
 
 // A webhook's URL, keys and headers are made ready once per version of it, not per attempt.
@@ -236,8 +266,12 @@ asio::awaitable<void> Attempts::settle(DeliveryTask task,
 }
 
 // Without its log entry a parked delivery would be invisible until its retry ran.
-asio::awaitable<void> Attempts::defer(DeliveryTask task) {
-  engine_.deps.metrics.deferred();
+asio::awaitable<void> Attempts::defer(DeliveryTask task, ParkReason why) {
+  const bool limited = why == ParkReason::rate_limited;
+  if (limited)
+    engine_.deps.metrics.rate_limit_parked();
+  else
+    engine_.deps.metrics.deferred();
   const auto tier = engine_.schedule.parking_tier(task.read_from_tier);
   const auto due = engine_.deps.clock.now() + tier;
   auto scheduled = co_await retries_.schedule(task, task.attempt, tier, due);
@@ -247,10 +281,9 @@ asio::awaitable<void> Attempts::defer(DeliveryTask task) {
       co_return;
     }
     engine_.deps.metrics.permanent_failure();
-    co_await not_attempted(std::move(task),
-                           "endpoint stalled and the delivery could not be "
-                           "parked: " +
-                               scheduled.error().message);
+    co_await not_attempted(
+        std::move(task), std::string(limited ? "rate limit backlog full" : "endpoint stalled") +
+                             " and the delivery could not be parked: " + scheduled.error().message);
     co_return;
   }
   auto entry = log_entry(task, store::LogEntryKind::deferred);
@@ -258,7 +291,9 @@ asio::awaitable<void> Attempts::defer(DeliveryTask task) {
   entry.attempt.number = task.attempt;
   entry.attempt.at = engine_.deps.clock.now();
   entry.attempt.outcome = "deferred";
-  entry.attempt.error = "endpoint stalled: parked untried until its retry";
+  entry.attempt.error = limited ? "rate limited: the endpoint's backlog is full; parked untried "
+                                  "until its turn"
+                                : "endpoint stalled: parked untried until its retry";
   entry.next_retry_at = due;
   // The retry record is written: the delivery is finished here whatever the log says.
   co_await log(std::move(entry));
@@ -327,14 +362,26 @@ asio::awaitable<void> Attempts::sweep_stalled_endpoints() {
     sweep_timer_.expires_after(period);
     boost::system::error_code ec;
     co_await sweep_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (engine_.stopping) co_return;
+    if (engine_.stopping) break;
     const auto now = SteadyClock::now();
+    double rate_limit_backlog = 0;
     for (auto it = queues_.begin(); it != queues_.end();) {
       auto& q = *it->second;
+      if (q.rate_limit > 0)
+        rate_limit_backlog += static_cast<double>(q.waiting.size() + q.awaiting_slot);
       // The newest deliveries beyond the queue's bound are parked.
       if (q.waiting.size() > engine_.config.max_queued_per_endpoint && stalled(q, now)) {
         while (q.waiting.size() > engine_.config.max_queued_per_endpoint) {
-          engine_.spawn(defer(std::move(q.waiting.back())), "deferral");
+          engine_.spawn(defer(std::move(q.waiting.back()), ParkReason::stalled), "deferral");
+          q.waiting.pop_back();
+        }
+      }
+      // A limited endpoint's queue filled before its limit was known here (the first attempt
+      // reads it) keeps its bound the same way.
+      if (q.rate_limit > 0) {
+        const auto bound = rate_limited_queue_bound(q.rate_limit);
+        while (q.waiting.size() > bound) {
+          engine_.spawn(defer(std::move(q.waiting.back()), ParkReason::rate_limited), "deferral");
           q.waiting.pop_back();
         }
       }
@@ -344,7 +391,12 @@ asio::awaitable<void> Attempts::sweep_stalled_endpoints() {
       else
         ++it;
     }
+    engine_.deps.metrics.rate_limit_backlog_change(rate_limit_backlog -
+                                                   rate_limit_backlog_reported_);
+    rate_limit_backlog_reported_ = rate_limit_backlog;
   }
+  engine_.deps.metrics.rate_limit_backlog_change(-rate_limit_backlog_reported_);
+  rate_limit_backlog_reported_ = 0;
 }
 
 }  // namespace hookstream::dispatcher

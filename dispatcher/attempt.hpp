@@ -16,6 +16,12 @@
 // stall. A stalled endpoint's queue keeps at most HOOKSTREAM_MAX_QUEUED_PER_ENDPOINT deliveries and
 // parks the rest, untried, in a retry tier (logged as pending; RetrySchedule::parking_tier), so
 // their records finish and the consumer moves on.
+//
+// A rate-limited endpoint's workers wait for send slots (rate_limiter.hpp) before each attempt;
+// meanwhile they count as waiting for the process, not as a stall. Its queue keeps at most what the
+// limit delivers in HOOKSTREAM_RATE_LIMIT_BACKLOG (and at most a quarter of the records this shard
+// may hold), and parks the rest, untried, the same way, so a limited endpoint's backlog cannot hold
+// its partitions or the consumer back.
 #include <deque>
 #include <map>
 #include <memory>
@@ -25,6 +31,7 @@
 #include "common/http/webhook_request.hpp"
 #include "dispatcher/async_semaphore.hpp"
 #include "dispatcher/engine_context.hpp"
+#include "dispatcher/rate_limiter.hpp"
 #include "dispatcher/retry_queue.hpp"
 
 namespace hookstream::dispatcher {
@@ -44,7 +51,10 @@ class Attempts {
   struct EndpointQueue {
     std::deque<DeliveryTask> waiting;
     std::size_t workers = 0;
-    std::size_t awaiting_slot = 0;  // workers waiting for one of the process's global slots
+    // Workers waiting for one of the process's global slots or for a send slot of the endpoint's
+    // rate limit.
+    std::size_t awaiting_slot = 0;
+    int rate_limit = 0;  // the webhook's rate_limit at its last attempt here; 0: none
     // Since when the endpoint is silent: its last answer (any status, a refused connection
     // included, not a timeout), or the last request sent after waiting for a global slot (time
     // spent waiting for the process is not the endpoint's silence), or when its queue got busy.
@@ -66,8 +76,14 @@ class Attempts {
   asio::awaitable<void> settle(DeliveryTask task, TenantWebhooksPtr snapshot,
                                const store::Webhook& webhook, http::DeliveryResult result,
                                TimePoint attempted_at);
-  // Parks the delivery untried in a retry tier (its endpoint stalled).
-  asio::awaitable<void> defer(DeliveryTask task);
+  // Waits for a send slot of the webhook's rate limit; false when stopping got in the way (the
+  // task is handed back).
+  asio::awaitable<bool> wait_for_send_slot(EndpointQueue& q, DeliveryTask& task, int per_second);
+  // The deliveries a rate-limited endpoint's queue keeps before it parks new ones.
+  std::size_t rate_limited_queue_bound(int per_second) const;
+  // Why a delivery is parked untried in a retry tier.
+  enum class ParkReason { stalled, rate_limited };
+  asio::awaitable<void> defer(DeliveryTask task, ParkReason why);
   asio::awaitable<void> not_attempted(DeliveryTask task, std::string reason);
   // Logs `entry`, trying again until Redis answers. Nothing when stopping first; when Redis refuses
   // it for good, an error is logged and `fallback` stands in for the answer.
@@ -90,6 +106,8 @@ class Attempts {
   SteadyClock::time_point last_global_wait_{};
   std::size_t in_flight_ = 0;
   asio::steady_timer sweep_timer_;
+  RateLimiter limiter_;
+  double rate_limit_backlog_reported_ = 0;  // this shard's share of the backlog gauge
 };
 
 }  // namespace hookstream::dispatcher

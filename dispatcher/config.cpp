@@ -32,6 +32,9 @@ Result<DispatcherConfig> load_dispatcher_config(const ConfigSource& source) {
   cfg.endpoint_stall_after = r.duration("HOOKSTREAM_ENDPOINT_STALL_AFTER", Millis{250});
   if (cfg.endpoint_stall_after < Millis{10})
     r.problem("HOOKSTREAM_ENDPOINT_STALL_AFTER", "must be at least 10ms");
+  cfg.rate_limit_backlog = r.duration("HOOKSTREAM_RATE_LIMIT_BACKLOG", Millis{10'000});
+  if (cfg.rate_limit_backlog < Millis{100})
+    r.problem("HOOKSTREAM_RATE_LIMIT_BACKLOG", "must be at least 100ms");
   cfg.max_pending_records =
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_PENDING_RECORDS", 2000, 1, 1'000'000));
   cfg.max_pending_deliveries = static_cast<std::size_t>(

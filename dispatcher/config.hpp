@@ -28,6 +28,9 @@ struct DispatcherConfig {
   // tier, so a slow endpoint cannot hold the consumer back (dispatcher/attempt.hpp).
   std::size_t max_queued_per_endpoint = 64;
   Millis endpoint_stall_after{250};
+  // What a rate-limited endpoint's queue may hold, in time at its limit; beyond it deliveries are
+  // parked untried in a retry tier (dispatcher/attempt.hpp).
+  Millis rate_limit_backlog{10'000};
   std::size_t max_pending_records = 2000;       // records read and not yet finished
   std::size_t max_pending_deliveries = 50'000;  // deliveries of those records started, unfinished
   store::DeliveryLogLimits delivery_log;

@@ -31,6 +31,7 @@ struct EngineDeps {
   Subscriptions& subscriptions;
   http::WebhookClient& http;
   RecordWriter& kafka;
+  SlotSource& slots;
   Metrics& metrics;
   const Clock& clock;
   Random& random;

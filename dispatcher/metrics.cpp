@@ -43,9 +43,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
       "hookstream_permanent_write_failures_total",
       "Writes Redis or Kafka refused for good (a dead letter skipped, a retry that could not be "
       "queued and was logged as failed, a delivery log entry lost); each is logged as an error");
+  rate_limit_reservations_ =
+      counter("hookstream_rate_limit_reservations_total",
+              "Batches of send slots of rate-limited endpoints taken from Redis");
+  rate_limit_parked_ =
+      counter("hookstream_rate_limit_parked_total",
+              "Deliveries parked untried in a retry tier because their rate-limited endpoint's "
+              "backlog here was full (HOOKSTREAM_RATE_LIMIT_BACKLOG); logged as pending");
   auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
   };
+  rate_limit_backlog_ = gauge("hookstream_rate_limit_backlog",
+                              "Deliveries waiting in this process for a rate-limited endpoint's "
+                              "send slots (parked ones excluded)");
   in_flight_ = gauge("hookstream_deliveries_in_flight", "Delivery attempts in progress");
   pending_records_ = gauge("hookstream_consumer_pending_records",
                            "Records read from Kafka and not yet finished (uncommitted)");

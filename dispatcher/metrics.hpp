@@ -28,6 +28,11 @@ class Metrics {
   void deferred() { deferred_->Increment(); }
   void filtered(std::size_t deliveries) { filtered_->Increment(static_cast<double>(deliveries)); }
   void permanent_failure() { permanent_failures_->Increment(); }
+  // Rate limits: deliveries held back at limited endpoints (each shard adds its change), slot
+  // batches taken from Redis, deliveries parked because a limited endpoint's backlog was full.
+  void rate_limit_backlog_change(double change) { rate_limit_backlog_->Increment(change); }
+  void rate_limit_reservation() { rate_limit_reservations_->Increment(); }
+  void rate_limit_parked() { rate_limit_parked_->Increment(); }
   void attempt_started() { in_flight_->Increment(); }
   void attempt_finished() { in_flight_->Decrement(); }
   void set_pending_records(double n) { pending_records_->Set(n); }
@@ -50,6 +55,9 @@ class Metrics {
   prometheus::Counter* deferred_;
   prometheus::Counter* filtered_;
   prometheus::Counter* permanent_failures_;
+  prometheus::Gauge* rate_limit_backlog_;
+  prometheus::Counter* rate_limit_reservations_;
+  prometheus::Counter* rate_limit_parked_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* pending_records_;
   prometheus::Family<prometheus::Gauge>* lag_;

@@ -3,6 +3,7 @@
 // ones (SubscriptionCache, the Kafka producer, the HTTP client, the batched delivery log), and unit
 // tests give it fakes (tests/unit/engine_test.cpp), so its rules are tested without Redis, Kafka
 // or a network.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "common/kafka/record.hpp"
 #include "common/result.hpp"
 #include "common/store/errors.hpp"
+#include "common/store/send_slots.hpp"
 #include "common/store/webhooks.hpp"
 
 namespace hookstream::dispatcher {
@@ -65,6 +67,28 @@ class KafkaRecordWriter final : public RecordWriter {
 
  private:
   kafka::Producer& producer_;
+};
+
+// Send slots of rate-limited webhooks, shared by every dispatcher (store::SendSlots).
+class SlotSource {
+ public:
+  virtual ~SlotSource() = default;
+  virtual asio::awaitable<Result<store::SlotGrant, store::StoreError>> reserve(
+      const std::string& webhook_id, int per_second, std::int64_t wanted,
+      std::chrono::microseconds horizon) = 0;
+};
+
+class RedisSlotSource final : public SlotSource {
+ public:
+  explicit RedisSlotSource(store::SendSlots& slots) : slots_(slots) {}
+  asio::awaitable<Result<store::SlotGrant, store::StoreError>> reserve(
+      const std::string& webhook_id, int per_second, std::int64_t wanted,
+      std::chrono::microseconds horizon) override {
+    return slots_.reserve(webhook_id, per_second, wanted, horizon);
+  }
+
+ private:
+  store::SendSlots& slots_;
 };
 
 }  // namespace hookstream::dispatcher

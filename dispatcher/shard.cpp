@@ -15,6 +15,7 @@ DispatcherConfig shard_config(const DispatcherConfig& config, std::size_t count)
   c.max_in_flight_per_endpoint = share(config.max_in_flight_per_endpoint, count);
   c.max_queued_per_endpoint = share(config.max_queued_per_endpoint, count);
   c.max_pending_deliveries = share(config.max_pending_deliveries, count);
+  c.max_pending_records = share(config.max_pending_records, count);  // Attempts' bound per shard
   return c;
 }
 
@@ -48,15 +49,17 @@ Shard::Shard(const DispatcherConfig& config, std::size_t count, ShardServices se
       writer_(io_.get_executor(), delivery_log_),
       subscriptions_(io_.get_executor(), redis_, webhooks_, config_.subscription_refresh,
                      services.clock),
+      send_slots_(redis_),
+      slot_source_(send_slots_),
       kafka_writer_(services.producer) {}
 
 void Shard::connect(Engine::RecordDone done, Engine::FlowControl flow,
                     Engine::RecordAbandoned abandon) {
-  engine_ =
-      std::make_unique<Engine>(io_.get_executor(), config_,
-                               EngineDeps{writer_, subscriptions_, *http_, kafka_writer_,
-                                          services_.metrics, services_.clock, services_.random},
-                               std::move(done), std::move(flow), std::move(abandon));
+  engine_ = std::make_unique<Engine>(
+      io_.get_executor(), config_,
+      EngineDeps{writer_, subscriptions_, *http_, kafka_writer_, slot_source_, services_.metrics,
+                 services_.clock, services_.random},
+      std::move(done), std::move(flow), std::move(abandon));
   subscriptions_.start();
 }
 

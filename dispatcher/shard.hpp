@@ -61,6 +61,8 @@ class Shard {
   store::DeliveryLog delivery_log_;
   store::BatchedDeliveryLog writer_;
   SubscriptionCache subscriptions_;
+  store::SendSlots send_slots_;
+  RedisSlotSource slot_source_;
   KafkaRecordWriter kafka_writer_;
   std::unique_ptr<Engine> engine_;
   std::thread thread_;

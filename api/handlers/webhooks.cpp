@@ -29,6 +29,7 @@ json webhook_json(const store::Webhook& w, bool with_secret) {
               {"description", w.description},
               {"headers", headers},
               {"filter", filter_json(w.filter)},
+              {"rate_limit", w.rate_limit ? json(*w.rate_limit) : json(nullptr)},
               {"status", to_string(w.status)},
               {"is_active", w.status == store::WebhookStatus::active},
               {"consecutive_fails", w.consecutive_fails},

@@ -16,6 +16,8 @@
 //                                           before 0.3)
 //   hs:wh:{wh_id}:deliveries         zset   delivery ids by creation time (dispatcher)
 //   hs:evb:{batch}                   hash   the events of one logged batch (dispatcher)
+//   hs:wh:{wh_id}:slots              string a rate-limited webhook's next free send slot, µs
+//                                           (dispatcher, lua/reserve_send_slots.lua)
 // The delivery log's formats are in delivery_record.hpp, its scripts in lua/.
 //
 // Scripts touch keys they compute from others (e.g. webhook hashes from a tenant's index), which
@@ -57,6 +59,9 @@ inline std::string delivery_key(std::string_view id) {
 }
 inline std::string webhook_deliveries_key(std::string_view webhook_id) {
   return "hs:wh:" + std::string(webhook_id) + ":deliveries";
+}
+inline std::string webhook_slots_key(std::string_view webhook_id) {
+  return "hs:wh:" + std::string(webhook_id) + ":slots";
 }
 
 }  // namespace hookstream::store

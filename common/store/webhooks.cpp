@@ -1,5 +1,7 @@
 #include "common/store/webhooks.hpp"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
@@ -98,6 +100,13 @@ Result<Webhook, StoreError> parse_webhook(std::string_view id, const redis::Repl
   }
   w.previous_secret_expires_at = time_field(f, "previous_secret_expires_at");
   if (auto filter = field_or(f, "filter"); !filter.empty()) w.filter = std::move(filter);
+  if (auto limit = field_or(f, "rate_limit"); !limit.empty()) {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
+    if (ec != std::errc{} || end != limit.data() + limit.size() || n < 1)
+      return corrupt("rate_limit");
+    w.rate_limit = n;
+  }
   return w;
 }
 
@@ -152,6 +161,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in)
   w.created_at = w.updated_at = clock_.now();
   w.secret = in.secret ? std::move(*in.secret) : signing::generate_secret(random_);
   w.filter = std::move(in.filter);
+  w.rate_limit = in.rate_limit;
   // Named, not a braced temporary: GCC 12 miscompiles initializer lists inside co_await.
   std::vector<std::vector<std::string>> cmds = {{"MULTI"},
                                                 {"HSET",
@@ -183,6 +193,10 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in)
   if (w.filter) {
     cmds[1].push_back("filter");
     cmds[1].push_back(*w.filter);
+  }
+  if (w.rate_limit) {
+    cmds[1].push_back("rate_limit");
+    cmds[1].push_back(std::to_string(*w.rate_limit));
   }
   auto r = co_await redis_.pipeline(std::move(cmds));
   if (!r) co_return fail(unavailable(r.error()));
@@ -230,10 +244,12 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_vi
                                                                   std::string_view id,
                                                                   const WebhookPatch& patch) {
   // Fields removed, then fields set (lua/update_webhook.lua).
-  const bool remove_filter = patch.filter && !*patch.filter;
+  std::vector<std::string> removed;
+  if (patch.filter && !*patch.filter) removed.emplace_back("filter");
+  if (patch.rate_limit && !*patch.rate_limit) removed.emplace_back("rate_limit");
   std::vector<std::string> args = {std::string(tenant), std::string(kChangesChannel),
-                                   remove_filter ? "1" : "0"};
-  if (remove_filter) args.emplace_back("filter");
+                                   std::to_string(removed.size())};
+  for (auto& field : removed) args.push_back(std::move(field));
   auto set = [&](std::string field, std::string value) {
     args.push_back(std::move(field));
     args.push_back(std::move(value));
@@ -243,6 +259,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_vi
   if (patch.description) set("description", *patch.description);
   if (patch.headers) set("headers", headers_json(*patch.headers));
   if (patch.filter && *patch.filter) set("filter", **patch.filter);
+  if (patch.rate_limit && *patch.rate_limit) set("rate_limit", std::to_string(**patch.rate_limit));
   if (patch.is_active) {
     // Resuming clears both the automatic pause and the failure count (SPEC §3).
     set("status",

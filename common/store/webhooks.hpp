@@ -23,6 +23,9 @@ std::optional<WebhookStatus> parse_webhook_status(std::string_view text);
 
 inline constexpr std::string_view kAllEvents = "*";
 inline constexpr std::chrono::hours kSecretRotationOverlap{24};
+// A webhook's rate_limit: attempts per second (SPEC §3).
+inline constexpr int kMinRateLimit = 1;
+inline constexpr int kMaxRateLimit = 10000;
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -45,6 +48,8 @@ struct Webhook {
   // The content filter (SPEC §4) as compact JSON, as the API validated it; none: every event of
   // the subscribed types.
   std::optional<std::string> filter{};
+  // At most this many attempts per second, summed over every dispatcher (SPEC §4); none: no limit.
+  std::optional<int> rate_limit{};
 
   bool subscribes_to(std::string_view type) const;
   // The secrets that sign a delivery at `now`: current first, then one rotating out.
@@ -62,6 +67,7 @@ struct NewWebhook {
   bool active = true;
   std::optional<std::string> secret;    // generated when absent
   std::optional<std::string> filter{};  // compact JSON
+  std::optional<int> rate_limit{};      // attempts per second
 };
 
 struct WebhookPatch {
@@ -72,6 +78,8 @@ struct WebhookPatch {
   std::optional<bool> is_active;
   // Given: the new filter (compact JSON), or nullopt inside to remove it.
   std::optional<std::optional<std::string>> filter{};
+  // Given: the new limit, or nullopt inside to remove it.
+  std::optional<std::optional<int>> rate_limit{};
 };
 
 struct WebhookPage {

@@ -3,6 +3,7 @@
 // http::WebhookClient), for tests/unit/engine_test.cpp. Each records what the engine asked of it
 // and answers as the test scripts it.
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -96,6 +97,41 @@ class FakeRecordWriter final : public dispatcher::RecordWriter {
   std::string refuse_with;  // an error code ("kafka_record_too_large") for every write
 };
 
+// The send-slot clock of lua/reserve_send_slots.lua, in memory (steady time): slots `interval`
+// apart, none given twice, none earlier than now, at most `horizon` ahead.
+class FakeSlotSource final : public dispatcher::SlotSource {
+ public:
+  asio::awaitable<Result<store::SlotGrant, store::StoreError>> reserve(
+      const std::string& webhook_id, int per_second, std::int64_t wanted,
+      std::chrono::microseconds horizon) override {
+    ++calls;
+    if (unavailable_for > 0) {
+      --unavailable_for;
+      co_return fail(store::StoreError{store::StoreErrc::unavailable, "redis: down"});
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const std::chrono::microseconds interval{(1'000'000 + per_second - 1) / per_second};
+    auto& next = next_[webhook_id];
+    next = std::max(next, now);
+    const auto room = (now + horizon - next) / interval;
+    if (room < 1)
+      co_return store::SlotGrant{
+          0, std::chrono::duration_cast<std::chrono::microseconds>(next + interval - now - horizon),
+          interval};
+    const auto granted = std::min<std::int64_t>(wanted, room);
+    const auto first = std::chrono::duration_cast<std::chrono::microseconds>(next - now);
+    next += granted * interval;
+    largest_batch = std::max(largest_batch, granted);
+    co_return store::SlotGrant{granted, first, interval};
+  }
+  int calls = 0;
+  int unavailable_for = 0;  // calls answered "unavailable" before it works
+  std::int64_t largest_batch = 0;
+
+ private:
+  std::map<std::string, std::chrono::steady_clock::time_point> next_;
+};
+
 // Answers every POST with `answer(request)`; a host listed in `hanging` never answers (until the
 // test's io_context is destroyed).
 class FakeWebhookClient final : public http::WebhookClient {
@@ -103,6 +139,7 @@ class FakeWebhookClient final : public http::WebhookClient {
   explicit FakeWebhookClient(asio::any_io_executor executor) : executor_(std::move(executor)) {}
   asio::awaitable<http::DeliveryResult> post(const http::DeliveryRequest& request) override {
     requests.push_back(request);
+    sent_at[request.url.host].push_back(std::chrono::steady_clock::now());
     ++in_flight[request.url.host];
     max_in_flight[request.url.host] =
         std::max(max_in_flight[request.url.host], in_flight[request.url.host]);
@@ -133,6 +170,7 @@ class FakeWebhookClient final : public http::WebhookClient {
   std::map<std::string, int> delay_ms;  // host → how long an answer takes (default 1 ms)
   std::map<std::string, int> in_flight;
   std::map<std::string, int> max_in_flight;
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> sent_at;  // by host
 
  private:
   asio::any_io_executor executor_;

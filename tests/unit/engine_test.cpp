@@ -22,6 +22,7 @@ using testing_support::CountingRandom;
 using testing_support::FakeClock;
 using testing_support::FakeDeliveryLog;
 using testing_support::FakeRecordWriter;
+using testing_support::FakeSlotSource;
 using testing_support::FakeSubscriptions;
 using testing_support::FakeWebhookClient;
 
@@ -56,7 +57,7 @@ class EngineTest : public ::testing::Test {
     if (!engine_)
       engine_ = std::make_unique<Engine>(
           io_.get_executor(), config_,
-          EngineDeps{log_, subscriptions_, http_, kafka_, metrics_, clock_, random_},
+          EngineDeps{log_, subscriptions_, http_, kafka_, slots_, metrics_, clock_, random_},
           [this](const kafka::TopicPartition&, std::int64_t o) { finished_.done.push_back(o); },
           [](const kafka::TopicPartition&, bool) {},
           [this](const kafka::TopicPartition&, std::int64_t o) {
@@ -113,6 +114,7 @@ class EngineTest : public ::testing::Test {
   FakeSubscriptions subscriptions_;
   FakeWebhookClient http_{io_.get_executor()};
   FakeRecordWriter kafka_;
+  FakeSlotSource slots_;
   Metrics metrics_;
   FakeClock clock_;
   CountingRandom random_;
@@ -388,6 +390,68 @@ TEST_F(EngineTest, EndpointsWaitingForTheProcesssSlotsAreNotStalled) {
   deliver_all(30);
   EXPECT_EQ(logged(store::LogEntryKind::deferred), 0u);
   EXPECT_EQ(http_.requests.size(), 300u);
+}
+
+TEST_F(EngineTest, ARateLimitedEndpointIsSentNoFasterThanItsLimitWithSlotsTakenInBatches) {
+  auto limited = webhook("wh_limited", "limited.example");
+  limited.rate_limit = 40;  // one request every 25 ms
+  subscriptions_.set("acme", {limited});
+  deliver_all(20);
+  const auto& sent = http_.sent_at["limited.example"];
+  ASSERT_EQ(sent.size(), 20u);
+  // Any k consecutive requests span at least k - 1 intervals (1 ms of timer slack each way).
+  for (std::size_t i = 0; i + 1 < sent.size(); ++i)
+    for (std::size_t j = i + 1; j < sent.size(); ++j)
+      EXPECT_GE(sent[j] - sent[i], static_cast<long>(j - i) * std::chrono::milliseconds(25) -
+                                       std::chrono::milliseconds(1))
+          << "requests " << i << " and " << j;
+  // Slots come in batches (up to half a second of the limit: 20), not one Redis call each.
+  EXPECT_LE(slots_.calls, 4);
+  EXPECT_GT(slots_.largest_batch, 1);
+  EXPECT_EQ(logged(store::LogEntryKind::deferred), 0u);
+  for (const auto& e : log_.entries) EXPECT_EQ(e.status, store::DeliveryStatus::succeeded);
+}
+
+TEST_F(EngineTest, ALimitedEndpointsBacklogBeyondItsBoundIsParkedPendingUntried) {
+  // 10/s with a 200 ms backlog: the queue keeps 2; the rest are parked in the first retry tier,
+  // logged as pending, and their records finish without waiting for the limit.
+  config_.rate_limit_backlog = Millis{200};
+  auto limited = webhook("wh_limited", "limited.example");
+  limited.rate_limit = 10;
+  subscriptions_.set("acme", {limited});
+  deliver_all(30);
+  const auto parked = logged(store::LogEntryKind::deferred);
+  EXPECT_GE(parked, 20u);
+  EXPECT_EQ(http_.requests.size() + parked, 30u);
+  for (const auto& e : log_.entries) {
+    if (e.kind != store::LogEntryKind::deferred) continue;
+    EXPECT_EQ(e.status, store::DeliveryStatus::pending);
+    EXPECT_NE(e.attempt.error.find("rate limited"), std::string::npos) << e.attempt.error;
+  }
+  const auto tier = written_to(config_.kafka.retry_topic(Millis{5000}));
+  EXPECT_EQ(tier.size(), parked);
+  for (const auto* r : tier) EXPECT_EQ(read_retry_info(*r)->attempt, 1);  // still untried
+}
+
+TEST_F(EngineTest, AnUnlimitedEndpointIsNotHeldBackByALimitedOneOnTheSameEvents) {
+  auto limited = webhook("wh_limited", "limited.example");
+  limited.rate_limit = 2;
+  subscriptions_.set("acme", {limited, webhook("wh_fine", "fine.example")});
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) engine().handle(event_record(i));
+  run_until([&] { return http_.sent_at["fine.example"].size() == 20; });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_LE(http_.sent_at["limited.example"].size(), 2u);
+}
+
+TEST_F(EngineTest, SendSlotsAreAskedForAgainUntilRedisAnswers) {
+  auto limited = webhook("wh_limited", "limited.example");
+  limited.rate_limit = 100;
+  subscriptions_.set("acme", {limited});
+  slots_.unavailable_for = 2;
+  deliver_all(3);
+  EXPECT_EQ(http_.requests.size(), 3u);
+  EXPECT_GE(slots_.calls, 3);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 -- Updates a webhook (common/store/webhooks.cpp, WebhookStore::update and ::rotate_secret).
 -- KEYS: webhook hash, version key, paused set.
--- ARGV: tenant, channel, n, n fields to remove, then field, value, … to set.
+-- ARGV: tenant, channel, n, n fields to remove (filter, rate_limit), then field, value, … to set.
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return false end
 local removed = tonumber(ARGV[3])
 if removed > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 4, 3 + removed)) end
