@@ -17,27 +17,14 @@ using nlohmann::json;
 // POST /v1/webhooks with a filter, subscribed to every type; the receiver's path verifies with
 // its secret.
 json create_filtered(Pipeline& p, const std::string& path, const json& filter) {
-  json body = {{"url", p.receiver().url(path)}, {"events", {"*"}}};
-  if (!filter.is_null()) body["filter"] = filter;
-  const auto r = p.api("POST", "/v1/webhooks", body.dump());
-  if (r.status != 201) throw std::runtime_error("create webhook failed: " + r.body);
-  auto w = r.json()["data"]["webhook"];
-  p.receiver().configure(path, PathBehaviour{.secrets = {w["secret"].get<std::string>()}});
-  return w;
+  return p.create_webhook(path, {"*"}, {}, {},
+                          filter.is_null() ? json::object() : json{{"filter", filter}});
 }
 
 // The event ids of every delivery in a webhook's log (every page).
 std::multiset<std::string> logged_event_ids(Pipeline& p, const std::string& webhook_id) {
   std::multiset<std::string> ids;
-  std::string cursor;
-  do {
-    const auto r = p.api("GET", "/v1/webhooks/" + webhook_id + "/deliveries?limit=100" +
-                                    (cursor.empty() ? "" : "&cursor=" + cursor));
-    if (r.status != 200) throw std::runtime_error("deliveries failed: " + r.body);
-    const auto data = r.json()["data"];
-    for (const auto& d : data["deliveries"]) ids.insert(d["event_id"].get<std::string>());
-    cursor = data["next_cursor"].is_string() ? data["next_cursor"].get<std::string>() : "";
-  } while (!cursor.empty());
+  for (const auto& d : p.all_deliveries(webhook_id)) ids.insert(d["event_id"].get<std::string>());
   return ids;
 }
 

@@ -18,28 +18,15 @@ namespace {
 using nlohmann::json;
 
 json create_webhook(Pipeline& p, const std::string& path, const json& rate_limit,
-                    const json& events = {"*"}) {
-  json body = {{"url", p.receiver().url(path)}, {"events", events}};
-  if (!rate_limit.is_null()) body["rate_limit"] = rate_limit;
-  const auto r = p.api("POST", "/v1/webhooks", body.dump());
-  if (r.status != 201) throw std::runtime_error("create webhook failed: " + r.body);
-  auto w = r.json()["data"]["webhook"];
-  p.receiver().configure(path, PathBehaviour{.secrets = {w["secret"].get<std::string>()}});
-  return w;
+                    std::vector<std::string> events = {"*"}) {
+  return p.create_webhook(path, events, {}, {},
+                          rate_limit.is_null() ? json::object() : json{{"rate_limit", rate_limit}});
 }
 
 // Deliveries of a webhook's log by status (every page).
 std::map<std::string, int> statuses(Pipeline& p, const std::string& webhook_id) {
   std::map<std::string, int> out;
-  std::string cursor;
-  do {
-    const auto r = p.api("GET", "/v1/webhooks/" + webhook_id + "/deliveries?limit=100" +
-                                    (cursor.empty() ? "" : "&cursor=" + cursor));
-    if (r.status != 200) throw std::runtime_error("deliveries failed: " + r.body);
-    const auto data = r.json()["data"];
-    for (const auto& d : data["deliveries"]) ++out[d["status"].get<std::string>()];
-    cursor = data["next_cursor"].is_string() ? data["next_cursor"].get<std::string>() : "";
-  } while (!cursor.empty());
+  for (const auto& d : p.all_deliveries(webhook_id)) ++out[d["status"].get<std::string>()];
   return out;
 }
 
