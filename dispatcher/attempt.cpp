@@ -354,6 +354,13 @@ bool Attempts::stalled(const EndpointQueue& q, SteadyClock::time_point now) cons
          now - std::max(q.waiting.front().queued_at, last_global_wait_) >= 4 * limit;
 }
 
+void Attempts::park_newest(EndpointQueue& q, std::size_t keep, ParkReason why) {
+  while (q.waiting.size() > keep) {
+    engine_.spawn(defer(std::move(q.waiting.back()), why), "deferral");
+    q.waiting.pop_back();
+  }
+}
+
 // Parking is checked on every submit; the sweep parks a backlog that built up before the endpoint
 // counted as stalled, soon after it does (a tenth of the stall time, 10-100 ms).
 asio::awaitable<void> Attempts::sweep_stalled_endpoints() {
@@ -369,22 +376,13 @@ asio::awaitable<void> Attempts::sweep_stalled_endpoints() {
       auto& q = *it->second;
       if (q.rate_limit > 0)
         rate_limit_backlog += static_cast<double>(q.waiting.size() + q.awaiting_slot);
-      // The newest deliveries beyond the queue's bound are parked.
-      if (q.waiting.size() > engine_.config.max_queued_per_endpoint && stalled(q, now)) {
-        while (q.waiting.size() > engine_.config.max_queued_per_endpoint) {
-          engine_.spawn(defer(std::move(q.waiting.back()), ParkReason::stalled), "deferral");
-          q.waiting.pop_back();
-        }
-      }
-      // A limited endpoint's queue filled before its limit was known here (the first attempt
-      // reads it) keeps its bound the same way.
-      if (q.rate_limit > 0) {
-        const auto bound = rate_limited_queue_bound(q.rate_limit);
-        while (q.waiting.size() > bound) {
-          engine_.spawn(defer(std::move(q.waiting.back()), ParkReason::rate_limited), "deferral");
-          q.waiting.pop_back();
-        }
-      }
+      // The newest deliveries beyond the queue's bound are parked: a stalled endpoint's, and a
+      // limited endpoint's queue filled before its limit was known here (its first attempt
+      // reads it).
+      if (q.waiting.size() > engine_.config.max_queued_per_endpoint && stalled(q, now))
+        park_newest(q, engine_.config.max_queued_per_endpoint, ParkReason::stalled);
+      if (q.rate_limit > 0)
+        park_newest(q, rate_limited_queue_bound(q.rate_limit), ParkReason::rate_limited);
       // Idle queues are forgotten (a deleted webhook's would otherwise stay for ever).
       if (q.workers == 0 && q.waiting.empty())
         it = queues_.erase(it);

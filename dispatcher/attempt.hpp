@@ -84,6 +84,8 @@ class Attempts {
   // Why a delivery is parked untried in a retry tier.
   enum class ParkReason { stalled, rate_limited };
   asio::awaitable<void> defer(DeliveryTask task, ParkReason why);
+  // Parks the newest of the queue's deliveries beyond the oldest `keep`.
+  void park_newest(EndpointQueue& q, std::size_t keep, ParkReason why);
   asio::awaitable<void> not_attempted(DeliveryTask task, std::string reason);
   // Logs `entry`, trying again until Redis answers. Nothing when stopping first; when Redis refuses
   // it for good, an error is logged and `fallback` stands in for the answer.

@@ -1,7 +1,5 @@
 #include "common/store/webhooks.hpp"
 
-#include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
@@ -100,12 +98,10 @@ Result<Webhook, StoreError> parse_webhook(std::string_view id, const redis::Repl
   }
   w.previous_secret_expires_at = time_field(f, "previous_secret_expires_at");
   if (auto filter = field_or(f, "filter"); !filter.empty()) w.filter = std::move(filter);
-  if (auto limit = field_or(f, "rate_limit"); !limit.empty()) {
-    int n = 0;
-    const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
-    if (ec != std::errc{} || end != limit.data() + limit.size() || n < 1)
-      return corrupt("rate_limit");
-    w.rate_limit = n;
+  if (f.contains("rate_limit")) {
+    const auto limit = int_field(f, "rate_limit");
+    if (!limit || *limit < kMinRateLimit || *limit > kMaxRateLimit) return corrupt("rate_limit");
+    w.rate_limit = static_cast<int>(*limit);
   }
   return w;
 }
