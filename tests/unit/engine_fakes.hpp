@@ -120,6 +120,7 @@ class FakeSlotSource final : public dispatcher::SlotSource {
           interval};
     const auto granted = std::min<std::int64_t>(wanted, room);
     const auto first = std::chrono::duration_cast<std::chrono::microseconds>(next - now);
+    for (std::int64_t i = 0; i < granted; ++i) slots[webhook_id].push_back(next + i * interval);
     next += granted * interval;
     largest_batch = std::max(largest_batch, granted);
     co_return store::SlotGrant{granted, first, interval};
@@ -127,6 +128,9 @@ class FakeSlotSource final : public dispatcher::SlotSource {
   int calls = 0;
   int unavailable_for = 0;  // calls answered "unavailable" before it works
   std::int64_t largest_batch = 0;
+  // Every slot granted, by webhook: the engine learns each one later than this clock, so no
+  // request may be sent before its slot here.
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> slots;
 
  private:
   std::map<std::string, std::chrono::steady_clock::time_point> next_;
