@@ -147,7 +147,11 @@ int run_server(const ApiConfig& config) {
   store::ApiKeyStore keys(redis, clock, random);
   store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog deliveries(redis, store::DeliveryLogLimits{});
-  store::IdempotencyKeys idempotency(redis);
+  // A claim outlives its publish: the claim, the produce and the tries to complete it.
+  const Millis settle = 2 * config.redis.command_timeout + Millis{1000};
+  store::IdempotencyKeys idempotency(
+      redis, {.lease = config.publish_timeout + settle + 4 * config.redis.command_timeout,
+              .settle = settle});
   hookstream::http::ClientOptions http_options;
   http_options.allow_private_targets = config.allow_private_targets;
   http_options.extra_ca_file = config.extra_ca_file;

@@ -1,9 +1,10 @@
 // POST /v1/events: validate, publish to Kafka, answer after the broker acknowledged.
 //
 // Idempotency: an Idempotency-Key header, or a caller-given id, seen in the last 24 h returns the
-// first answer and publishes nothing. The key is claimed ("pending") before publishing and
-// completed ("done") after; a repeat that arrives while the first is still in flight gets 409, and
-// a failed publish releases the claim so the client's retry can go through.
+// first answer and publishes nothing. The key is claimed ("pending", with a token of this request,
+// for a lease) before publishing and completed ("done") after; a repeat that arrives while the
+// first is still in flight gets 409, and a failed publish (or a claim Redis did not answer)
+// releases the claim so the client's retry can go through (store::IdempotencyKeys).
 #include "api/services.hpp"
 #include "common/cloudevents.hpp"
 #include "common/log.hpp"
@@ -47,9 +48,10 @@ asio::awaitable<Response> publish(RequestContext& ctx) {
   }
   const json answer = {{"id", event->id}, {"type", event->type}};
 
+  const std::string pending =
+      json{{"state", "pending"}, {"event", answer}, {"claim", s.ids.next("claim")}}.dump();
   if (!idem_keys.empty()) {
-    const json pending = {{"state", "pending"}, {"event", answer}};
-    auto claimed = co_await s.idempotency.claim(idem_keys, pending.dump());
+    auto claimed = co_await s.idempotency.claim(idem_keys, pending);
     if (!claimed)
       co_return error_response(
           {ApiErrc::service_unavailable, "storage is unavailable; retry shortly"});
@@ -67,16 +69,16 @@ asio::awaitable<Response> publish(RequestContext& ctx) {
       cloudevents::encode_binary(*event, s.config.kafka.events_topic()), asio::use_awaitable);
   if (!report) {
     s.metrics.event_publish_failed();
-    if (!idem_keys.empty()) co_await s.idempotency.release(idem_keys);
+    if (!idem_keys.empty()) co_await s.idempotency.release(idem_keys, pending);
     log::warn("event publish failed", {{"event_id", event->id}, {"error", report.error().message}});
     co_return error_response(
         {ApiErrc::service_unavailable, "the event could not be published to Kafka; retry shortly"});
   }
   s.metrics.event_published();
   if (!idem_keys.empty()) {
-    // Best effort: if this fails the claim stays "pending" and repeats get 409 until it expires,
-    // which still publishes nothing twice. (A named value: GCC 12 miscompiles braced temporaries
-    // in a co_await expression.)
+    // Tried for a while: if Redis stays away the claim stays "pending" and repeats get 409 until
+    // its lease ends, which still publishes nothing twice. (A named value: GCC 12 miscompiles
+    // braced temporaries in a co_await expression.)
     const std::string done = json{{"state", "done"}, {"event", answer}}.dump();
     co_await s.idempotency.complete(idem_keys, done);
   }

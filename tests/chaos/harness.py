@@ -98,7 +98,9 @@ class ApiPublisher:
 
     An event is published once the API answers 202; a 503 (or a broken connection) is retried with
     the same id, which the API's idempotency makes safe. 503s are counted with their times
-    (`unavailable_at`: time.monotonic() of each answer)."""
+    (`unavailable_at`: time.monotonic() of each answer). A 409 ("in progress; retry": a claim of
+    the id that Redis may have recorded during a fault, held until its lease ends) is retried too
+    and counted in `conflicts`."""
 
     def __init__(self, stack, count, prefix, threads=4, rate=None, data_bytes=100, event_type=EVENT_TYPE):
         self.stack, self.count, self.prefix = stack, count, prefix
@@ -108,6 +110,7 @@ class ApiPublisher:
         self.accepted = 0
         self.unavailable = 0  # 503 answers
         self.unavailable_at = []
+        self.conflicts = 0  # 409 answers
         self.other = {}  # other statuses / errors: must stay empty
         self.last_503_at = self.first_ok_after_503_at = None
         self._lock = threading.Lock()
@@ -157,7 +160,9 @@ class ApiPublisher:
                         if self.last_503_at and not self.first_ok_after_503_at:
                             self.first_ok_after_503_at = time.monotonic()
                         break
-                    if status == 503:
+                    if status == 409:
+                        self.conflicts += 1
+                    elif status == 503:
                         self.unavailable += 1
                         self.last_503_at = time.monotonic()
                         self.unavailable_at.append(self.last_503_at)

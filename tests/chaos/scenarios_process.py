@@ -96,7 +96,8 @@ def scenario_redis_restart(args, stack):
     check(set(ids) <= survived, f"webhooks lost across the Redis restart: {set(ids) - survived}")
     check(d.poll() is None, f"dispatcher died; see {d.logfile}")
     check(peak < args.rss_bound_mib, f"dispatcher RSS {peak:.0f} MiB over the {args.rss_bound_mib} MiB bound")
-    return result(pairs, unique, ok, api_503=pub.unavailable, readyz_while_down=ready_down, recovery_s=recovery_s,
+    return result(pairs, unique, ok, api_503=pub.unavailable, api_409=pub.conflicts, readyz_while_down=ready_down,
+                  recovery_s=recovery_s,
                   rss_before_stall_mib=round(stall_rss0), rss_after_stall_mib=round(stall_rss1),
                   peak_rss_mib=round(peak))
 

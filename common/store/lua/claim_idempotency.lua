@@ -1,5 +1,6 @@
 -- Claims idempotency keys for a publish (common/store/idempotency.cpp, IdempotencyKeys::claim).
--- KEYS: the idempotency keys. ARGV: the value to claim them with, TTL ms.
+-- KEYS: the idempotency keys. ARGV: the value to claim them with (unique to the request), the
+-- lease in ms.
 -- Returns the first existing value, or nil after claiming every key.
 for _, k in ipairs(KEYS) do
   local v = redis.call('GET', k)
