@@ -147,6 +147,7 @@ int run_server(const ApiConfig& config) {
   store::ApiKeyStore keys(redis, clock, random);
   store::WebhookStore webhooks(redis, clock, random, config.secret_keys);
   store::DeliveryLog deliveries(redis, store::DeliveryLogLimits{});
+  store::WebhookStats stats(redis);
   // A claim outlives its publish: the claim, the produce and the tries to complete it.
   const Millis settle = 2 * config.redis.command_timeout + Millis{1000};
   store::IdempotencyKeys idempotency(
@@ -176,6 +177,7 @@ int run_server(const ApiConfig& config) {
       webhooks,
       deliveries,
       idempotency,
+      stats,
       **http_client,
       auth,
       limiter,

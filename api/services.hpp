@@ -18,6 +18,7 @@
 #include "common/store/api_keys.hpp"
 #include "common/store/delivery_log.hpp"
 #include "common/store/idempotency.hpp"
+#include "common/store/webhook_stats.hpp"
 #include "common/store/webhooks.hpp"
 
 namespace hookstream::api {
@@ -31,6 +32,7 @@ struct Services {
   store::WebhookStore& webhooks;
   store::DeliveryLog& deliveries;
   store::IdempotencyKeys& idempotency;
+  store::WebhookStats& stats;
   hookstream::http::DeliveryClient& http;
   Authenticator& auth;
   RateLimiter& limiter;

@@ -1,4 +1,4 @@
-// /v1/webhooks: create, list, get, update, delete, rotate-secret.
+// /v1/webhooks: create, list, get, update, delete, rotate-secret, stats.
 #include <charconv>
 
 #include "api/services.hpp"
@@ -115,6 +115,43 @@ asio::awaitable<Response> rotate_secret(RequestContext& ctx) {
                      {"previous_secret_expires_at", optional_time(w->previous_secret_expires_at)}});
 }
 
+json hour_json(const store::HourStats& h) {
+  const auto ms = [](std::optional<std::int64_t> v) { return v ? json(*v) : json(nullptr); };
+  return {{"hour", format_rfc3339(h.hour)},
+          {"attempts", h.attempts},
+          {"successes", h.successes},
+          {"failures", h.failures},
+          {"p50_ms", ms(h.duration_quantile(0.5))},
+          {"p99_ms", ms(h.duration_quantile(0.99))}};
+}
+
+// The last 24 hours, oldest first, counted as attempts were logged (store::WebhookStats).
+asio::awaitable<Response> stats(RequestContext& ctx) {
+  auto& s = ctx.services;
+  auto w = co_await s.webhooks.get(ctx.tenant(), ctx.param(0));
+  if (!w) co_return error_response(to_api_error(w.error(), "webhook " + ctx.param(0)));
+  auto day = co_await s.stats.last_day(w->id, s.clock.now());
+  if (!day) co_return error_response(to_api_error(day.error(), "webhook " + ctx.param(0)));
+  json buckets = json::array();
+  store::HourStats total;
+  for (const auto& h : *day) {
+    buckets.push_back(hour_json(h));
+    total += h;
+  }
+  json totals = hour_json(total);
+  totals.erase("hour");
+  totals["success_rate"] =
+      total.attempts > 0
+          ? json(static_cast<double>(total.successes) / static_cast<double>(total.attempts))
+          : json(nullptr);
+  co_return success(http::status::ok,
+                    {{"webhook_id", w->id},
+                     {"from", format_rfc3339(day->front().hour)},
+                     {"to", format_rfc3339(day->back().hour + std::chrono::hours(1))},
+                     {"buckets", buckets},
+                     {"totals", totals}});
+}
+
 }  // namespace
 
 void add_webhook_routes(Router& router) {
@@ -128,6 +165,8 @@ void add_webhook_routes(Router& router) {
       {http::verb::delete_, "/v1/webhooks/{id}", Access::scoped, Scope::webhooks_write, remove});
   router.add({http::verb::post, "/v1/webhooks/{id}/rotate-secret", Access::scoped,
               Scope::webhooks_write, rotate_secret});
+  router.add(
+      {http::verb::get, "/v1/webhooks/{id}/stats", Access::scoped, Scope::webhooks_read, stats});
 }
 
 }  // namespace hookstream::api

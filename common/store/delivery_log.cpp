@@ -8,6 +8,7 @@
 #include "common/store/layout.hpp"
 #include "common/store/lua_scripts.hpp"
 #include "common/store/redis_hash.hpp"
+#include "common/store/webhook_stats.hpp"
 
 namespace hookstream::store {
 namespace {
@@ -16,7 +17,7 @@ const redis::Script kRecordScript{std::string(lua::record_deliveries)};
 const redis::Script kListScript{std::string(lua::list_deliveries)};
 
 // Values per entry in the record script's ARGV (lua/record_deliveries.lua).
-constexpr std::size_t kEntryArgs = 11;
+constexpr std::size_t kEntryArgs = 12;
 
 std::string_view kind_code(LogEntryKind kind) {
   switch (kind) {
@@ -102,6 +103,9 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     args.push_back(e.success ? "1" : e.disable_endpoint ? "g" : "0");
     args.push_back(std::string(to_string(e.status)));
     args.push_back(e.next_retry_at ? ms_text(*e.next_retry_at) : "");
+    args.push_back(e.kind == LogEntryKind::attempt
+                       ? std::to_string(duration_bucket(e.attempt.duration_ms))
+                       : std::string());
   }
 
   auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args));

@@ -18,6 +18,8 @@
 //   hs:evb:{batch}                   hash   the events of one logged batch (dispatcher)
 //   hs:wh:{wh_id}:slots              string a rate-limited webhook's next free send slot, µs
 //                                           (dispatcher, lua/reserve_send_slots.lua)
+//   hs:stats:{hour}                  hash   attempts per webhook in one hour (dispatcher;
+//                                           webhook_stats.hpp)
 // The delivery log's formats are in delivery_record.hpp, its scripts in lua/.
 //
 // Scripts touch keys they compute from others (e.g. webhook hashes from a tenant's index), which

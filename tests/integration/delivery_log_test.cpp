@@ -12,6 +12,7 @@
 #include "common/store/delivery_log.hpp"
 #include "common/store/delivery_log_writer.hpp"
 #include "common/store/layout.hpp"
+#include "common/store/webhook_stats.hpp"
 #include "tests/fixtures/redis_server.hpp"
 
 namespace hookstream::store {
@@ -176,8 +177,8 @@ TEST_F(DeliveryLogTest, OneCallLogsABatchAtAboutOneRedisCommandPerDelivery) {
   EXPECT_TRUE(r->back().webhook_exists);
   const auto used = commands_run() - before - 1;  // the INFO of the first count
   // A SET per delivery; per batch the EVALSHA, the webhook's HMGET and health, one ZADD, the
-  // events' HSET and PEXPIRE, and a bound check.
-  EXPECT_LE(used, 200 + 12) << used;
+  // events' HSET and PEXPIRE, a bound check, and the hour's counts (HMGET, HSET, PEXPIREAT).
+  EXPECT_LE(used, 200 + 15) << used;
   EXPECT_EQ(index_size("wh_a"), 200);
   auto page = await(log.list("wh_a", std::nullopt, 5, DeliveryStatus::succeeded));
   ASSERT_TRUE(page);
@@ -210,6 +211,48 @@ TEST_F(DeliveryLogTest, AnAttemptSentAgainIsCountedOnce) {
   EXPECT_EQ(d->attempt_count, 2);
   ASSERT_EQ(d->attempts.size(), 2u);
   EXPECT_EQ(d->attempts[1].number, 2);
+}
+
+TEST_F(DeliveryLogTest, AttemptsAreCountedPerHourOnceEachWithTheirDurations) {
+  DeliveryLog log(client_, {});
+  create_webhook("wh_a");
+  create_webhook("wh_b");
+  std::vector<AttemptUpdate> batch;
+  const std::int64_t durations[] = {4, 40, 400, 2500};
+  for (int n = 0; n < 4; ++n) {
+    batch.push_back(entry("wh_a", n, n < 3, now_));
+    batch.back().attempt.duration_ms = durations[n];
+  }
+  auto failed_again = batch.back();  // as after a Redis timeout whose call had landed
+  ASSERT_TRUE(await(log.record_batch(std::move(batch))));
+  ASSERT_TRUE(await(log.record(failed_again)));
+  ASSERT_TRUE(await(log.record(entry("wh_a", 9, true, now_ - 2h))));  // two hours earlier
+
+  WebhookStats stats(client_);
+  auto day = await(stats.last_day("wh_a", now_));
+  ASSERT_TRUE(day) << day.error().message;
+  ASSERT_EQ(day->size(), 24u);
+  const auto& hour = day->back();
+  EXPECT_LE(hour.hour, now_);
+  EXPECT_GT(hour.hour + 1h, now_);
+  EXPECT_EQ(hour.attempts, 4);
+  EXPECT_EQ(hour.successes, 3);
+  EXPECT_EQ(hour.failures, 1);
+  EXPECT_EQ(hour.duration_quantile(0.5), 50);     // 40 ms, in the bucket up to 50
+  EXPECT_EQ(hour.duration_quantile(0.99), 3000);  // 2,500 ms
+  EXPECT_EQ((*day)[21].attempts, 1);
+  EXPECT_EQ((*day)[21].successes, 1);
+  EXPECT_EQ((*day)[22].attempts, 0);
+  EXPECT_FALSE((*day)[22].duration_quantile(0.5));
+  auto other = await(stats.last_day("wh_b", now_));
+  ASSERT_TRUE(other);
+  for (const auto& h : *other) EXPECT_EQ(h.attempts, 0);
+  // The hour's counts outlive the 24 h they are shown for, and no longer.
+  const auto hour_index =
+      std::chrono::duration_cast<Millis>(now_.time_since_epoch()).count() / 3'600'000;
+  const auto ttl = redis({"PTTL", webhook_stats_key(hour_index)}).as_integer().value_or(-1);
+  EXPECT_GT(ttl, 25 * 3'600'000);
+  EXPECT_LE(ttl, 26 * 3'600'000);
 }
 
 TEST_F(DeliveryLogTest, InABatchOnlyTheEntryThatPausedTheEndpointSaysSo) {

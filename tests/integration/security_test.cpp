@@ -254,14 +254,26 @@ TEST_F(Security, AuthorizationMatrixCoversEveryRouteOfTheRouter) {
 
   // The matrix walked the router's table, so it has every route; the list below is what SPEC §3
   // names, so a route dropped from the table cannot pass unnoticed either.
-  for (const char* expected :
-       {"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}",
-        "DELETE /v1/webhooks/{id}", "POST /v1/webhooks/{id}/test",
-        "POST /v1/webhooks/{id}/rotate-secret", "GET /v1/webhooks/{id}/deliveries",
-        "GET /v1/webhooks/{id}/deliveries/{did}",
-        "POST /v1/webhooks/{id}/deliveries/{did}/redeliver", "POST /v1/events",
-        "GET /v1/event-types", "POST /v1/api-keys", "GET /v1/api-keys", "GET /v1/api-keys/{id}",
-        "DELETE /v1/api-keys/{id}", "GET /healthz", "GET /readyz", "GET /metrics"})
+  for (const char* expected : {"POST /v1/webhooks",
+                               "GET /v1/webhooks",
+                               "GET /v1/webhooks/{id}",
+                               "PATCH /v1/webhooks/{id}",
+                               "DELETE /v1/webhooks/{id}",
+                               "POST /v1/webhooks/{id}/test",
+                               "POST /v1/webhooks/{id}/rotate-secret",
+                               "GET /v1/webhooks/{id}/stats",
+                               "GET /v1/webhooks/{id}/deliveries",
+                               "GET /v1/webhooks/{id}/deliveries/{did}",
+                               "POST /v1/webhooks/{id}/deliveries/{did}/redeliver",
+                               "POST /v1/events",
+                               "GET /v1/event-types",
+                               "POST /v1/api-keys",
+                               "GET /v1/api-keys",
+                               "GET /v1/api-keys/{id}",
+                               "DELETE /v1/api-keys/{id}",
+                               "GET /healthz",
+                               "GET /readyz",
+                               "GET /metrics"})
     EXPECT_TRUE(covered.contains(expected)) << expected;
 }
 

@@ -4,27 +4,29 @@
 --
 -- ARGV[1] retention ms, [2] consecutive failures that pause, [3] index bound per webhook,
 -- [4] changes channel, [5] now ms, [6] event bucket key, [7] number of events E, then E pairs
--- (field "<tenant>:<event id>", the kept event), then the entries, 11 values each:
+-- (field "<tenant>:<event id>", the kept event), then the entries, 12 values each:
 --   kind ('a' attempt, 'n' not attempted, 'd' deferred), delivery id, webhook id, attempt number,
 --   record JSON (the whole record, as it is when new), attempt JSON ('' for 'd'), index member,
 --   bound check ('1': count and age the webhook's index), outcome ('1' success, '0' failure,
---   'g' 410 Gone), status, next_retry_at ms ('').
+--   'g' 410 Gone), status, next_retry_at ms (''), duration bucket of an attempt
+--   (common/store/webhook_stats.hpp).
 -- Returns, per webhook in the batch: webhook id, status ('gone' when deleted), consecutive_fails,
 -- and the position in the batch (1-based) of the entry that paused or disabled it, '0' if none.
 --
 -- Per delivery this costs one SET (a new record, with its TTL); per webhook in the batch an HMGET
 -- of its health, one ZADD of its new index members, its health written when it changed (and
--- last_delivery_at at most once a second); per batch one HSET and PEXPIRE of the kept events. The
+-- last_delivery_at at most once a second); per batch one HSET and PEXPIRE of the kept events, and
+-- an HMGET, HSET and PEXPIREAT of the hour's attempt counts (hs:stats:<hour>). The
 -- writer (delivery_log_writer.cpp) gathers several entries per webhook before it calls. A
 -- record that exists already (a retry, a redelivery, a record read twice) is read and merged.
 -- An attempt already in its record (a batch sent again after a timeout, a record consumed twice)
--- is not logged or counted again: health counting is idempotent.
+-- is not logged or counted again: health counting and the hourly counts are idempotent.
 local retention, pause_after = tonumber(ARGV[1]), tonumber(ARGV[2])
 local max, channel, now = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local bucket = ARGV[6]
 local nevents = tonumber(ARGV[7])
 local first = 8 + 2 * nevents
-local F = 11
+local F = 12
 
 if nevents > 0 then
   redis.call('HSET', bucket, unpack(ARGV, 8, first - 1))
@@ -101,6 +103,16 @@ local function write(i, key)
   return 'updated'
 end
 
+-- The hour's counts this batch adds, by field "<webhook id>:<a|s|f|d<bucket>>".
+local added, added_fields = {}, {}
+local function count(field)
+  if not added[field] then
+    added[field] = 0
+    added_fields[#added_fields + 1] = field
+  end
+  added[field] = added[field] + 1
+end
+
 -- The entries of each webhook, in batch order.
 local order, groups = {}, {}
 for i = first, #ARGV, F do
@@ -138,6 +150,9 @@ for _, wh in ipairs(order) do
         local outcome = ARGV[i + 8]
         if outcome == '1' then fails = 0 else fails = fails + 1 end
         last_ok = outcome == '1' and '1' or '0'
+        count(wh .. ':a')
+        count(wh .. (outcome == '1' and ':s' or ':f'))
+        count(wh .. ':d' .. ARGV[i + 11])
         if outcome == 'g' and status ~= 'disabled' then
           status, changed, changed_by = 'disabled', true, (i - first) / F + 1
         elseif outcome ~= '1' and status == 'active' and fails >= pause_after then
@@ -188,5 +203,18 @@ for _, wh in ipairs(order) do
     end
     out[#out + 1] = {wh, status, tostring(fails), tostring(changed_by)}
   end
+end
+
+if #added_fields > 0 then
+  local hour = math.floor(now / 3600000)
+  local stats = 'hs:stats:' .. hour
+  local current = redis.call('HMGET', stats, unpack(added_fields))
+  local values = {}
+  for j, field in ipairs(added_fields) do
+    values[#values + 1] = field
+    values[#values + 1] = (tonumber(current[j]) or 0) + added[field]
+  end
+  redis.call('HSET', stats, unpack(values))
+  redis.call('PEXPIREAT', stats, (hour + 26) * 3600000)
 end
 return out
