@@ -387,4 +387,37 @@ Result<store::NewApiKey, ApiError> parse_new_api_key(std::string_view body, std:
   return k;
 }
 
+Result<RecoverWindow, ApiError> parse_recover_request(std::string_view body, TimePoint now) {
+  auto doc = parse_json_object(body);
+  if (!doc) return fail(std::move(doc).error());
+  FieldErrors errors;
+  refuse_unknown(*doc, {"since", "until"}, errors);
+  RecoverWindow w{now, now};
+  const auto time = [&](const char* name) -> std::optional<TimePoint> {
+    const auto& v = (*doc)[name];
+    if (v.is_string())
+      if (auto t = parse_rfc3339(v.get<std::string>())) return *t;
+    errors.add(name, "must be an RFC 3339 time such as \"2026-03-05T12:00:00Z\"");
+    return std::nullopt;
+  };
+  if (!doc->contains("since")) {
+    errors.add("since", "required");
+  } else if (const auto t = time("since")) {
+    if (*t >= now)
+      errors.add("since", "must be in the past");
+    else
+      w.since = *t;
+  }
+  if (doc->contains("until")) {
+    if (const auto t = time("until")) {
+      if (*t <= w.since)
+        errors.add("until", "must be later than since");
+      else
+        w.until = std::min(*t, now);
+    }
+  }
+  if (!errors.empty()) return fail(errors.error());
+  return w;
+}
+
 }  // namespace hookstream::api

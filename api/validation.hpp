@@ -39,4 +39,11 @@ Result<EventInput, ApiError> parse_event_request(std::string_view body, std::str
 Result<store::NewApiKey, ApiError> parse_new_api_key(std::string_view body, std::string tenant,
                                                      TimePoint now);
 
+// POST /v1/webhooks/{id}/recover: the deliveries created in [since, until) (until: now if absent).
+struct RecoverWindow {
+  TimePoint since;
+  TimePoint until;
+};
+Result<RecoverWindow, ApiError> parse_recover_request(std::string_view body, TimePoint now);
+
 }  // namespace hookstream::api

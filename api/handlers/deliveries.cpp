@@ -1,9 +1,10 @@
 // Test pings and the delivery log: /v1/webhooks/{id}/test, …/deliveries, …/deliveries/{did},
-// …/deliveries/{did}/redeliver.
+// …/deliveries/{did}/redeliver, …/recover.
 #include <charconv>
 
 #include "api/services.hpp"
 #include "common/cloudevents.hpp"
+#include "common/completion.hpp"
 #include "common/http/webhook_request.hpp"
 #include "common/log.hpp"
 #include "common/retry_record.hpp"
@@ -14,6 +15,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxResponseBody = 1024;
+// A recover queues at most this many deliveries per call (the rest: call again, `more`).
+constexpr std::size_t kMaxRecoverPerCall = 1000;
 
 json optional_time(const std::optional<TimePoint>& t) {
   return t ? json(format_rfc3339(*t)) : json(nullptr);
@@ -52,6 +55,15 @@ asio::awaitable<Result<store::Webhook, Response>> owned_webhook(RequestContext& 
   auto w = co_await ctx.services.webhooks.get(ctx.tenant(), ctx.param(0));
   if (!w) co_return fail(error_response(to_api_error(w.error(), "webhook " + ctx.param(0))));
   co_return std::move(*w);
+}
+
+// A new attempt of `d` through the first retry tier, due now: the dispatchers make it like any
+// other.
+kafka::Record next_attempt(Services& s, const store::Delivery& d, const Event& event) {
+  const Millis tier = s.config.retry_schedule.front();
+  const RetryInfo info{d.webhook_id, d.attempt_count + 1, s.clock.now(), d.created_at};
+  return make_retry_record(cloudevents::encode_binary(event, ""), info,
+                           s.config.kafka.retry_topic(tier));
 }
 
 Response not_active(const store::Webhook& w) {
@@ -159,19 +171,112 @@ asio::awaitable<Response> redeliver(RequestContext& ctx) {
          {{"status", "pending"}, {"next_retry_at", optional_time(d->next_retry_at)}}});
   auto event = co_await s.deliveries.load_event(*d);
   if (!event) co_return error_response(to_api_error(event.error(), "event " + d->event_id));
-  // A new attempt through the first retry tier, due now: the dispatchers make it like any other.
-  const Millis tier = s.config.retry_schedule.front();
-  const RetryInfo info{webhook->id, d->attempt_count + 1, s.clock.now(), d->created_at};
-  auto record = make_retry_record(cloudevents::encode_binary(*event, ""), info,
-                                  s.config.kafka.retry_topic(tier));
-  auto report = co_await s.producer.async_produce(std::move(record), asio::use_awaitable);
+  auto report = co_await s.producer.async_produce(next_attempt(s, *d, *event), asio::use_awaitable);
   if (!report)
     co_return error_response({ApiErrc::service_unavailable,
                               "the redelivery could not be queued in Kafka; retry shortly"});
   co_return success(http::status::accepted, {{"delivery_id", d->id},
                                              {"webhook_id", webhook->id},
-                                             {"attempt", info.attempt},
+                                             {"attempt", d->attempt_count + 1},
                                              {"queued", true}});
+}
+
+// The deliveries of a webhook that failed for good and were created in the window, newest
+// first, at most `most` (`more`: there are others).
+asio::awaitable<Result<std::vector<store::Delivery>, store::StoreError>> failed_in(
+    store::DeliveryLog& log, const std::string& webhook_id, const RecoverWindow& window,
+    std::size_t most, bool& more) {
+  std::vector<store::Delivery> found;
+  std::optional<std::string> cursor = store::index_member(window.until, "");
+  for (;;) {
+    auto page = co_await log.list(webhook_id, cursor, 100, store::DeliveryStatus::failed);
+    if (!page) co_return fail(std::move(page).error());
+    for (auto& d : page->deliveries) {
+      if (d.created_at < window.since) co_return found;
+      if (found.size() == most) {
+        more = true;
+        co_return found;
+      }
+      found.push_back(std::move(d));
+    }
+    if (!page->next_cursor) co_return found;
+    cursor = std::move(page->next_cursor);
+  }
+}
+
+// Queues every delivery that failed for good in the window again, as redeliver does one. Each is
+// first marked pending in the log, so a second call (or a double click) skips it.
+asio::awaitable<Response> recover(RequestContext& ctx) {
+  auto& s = ctx.services;
+  auto webhook = co_await owned_webhook(ctx);
+  if (!webhook) co_return std::move(webhook).error();
+  const auto window = parse_recover_request(ctx.req.body(), s.clock.now());
+  if (!window) co_return error_response(window.error());
+  if (webhook->status != store::WebhookStatus::active) co_return not_active(*webhook);
+  bool more = false;
+  auto failed = co_await failed_in(s.deliveries, webhook->id, *window, kMaxRecoverPerCall, more);
+  if (!failed) co_return error_response(to_api_error(failed.error(), "delivery"));
+  std::vector<std::string> ids;
+  for (const auto& d : *failed) ids.push_back(d.id);
+  const auto now = s.clock.now();
+  auto marked = co_await s.deliveries.mark_requeued(webhook->id, ids, now);
+  if (!marked) co_return error_response(to_api_error(marked.error(), "delivery"));
+  const std::set<std::string> mine(marked->begin(), marked->end());
+
+  // Their events (one is gone once older than the log's retention), then every attempt to Kafka
+  // at once: the call waits for the slowest acknowledgement, not for their sum.
+  std::vector<std::pair<std::string, kafka::Record>> attempts;
+  std::vector<std::string> not_queued;
+  std::size_t events_gone = 0;
+  for (const auto& d : *failed) {
+    if (!mine.contains(d.id)) continue;
+    auto event = co_await s.deliveries.load_event(d);
+    if (event) {
+      attempts.emplace_back(d.id, next_attempt(s, d, *event));
+    } else {
+      not_queued.push_back(d.id);
+      if (event.error().code == store::StoreErrc::not_found) ++events_gone;
+    }
+  }
+  if (!attempts.empty()) {
+    const auto executor = co_await asio::this_coro::executor;
+    auto refused = co_await await_completion<std::vector<std::string>>(
+        [&](Completion<std::vector<std::string>> done) {
+          struct Waiting {
+            std::size_t left;
+            std::vector<std::string> refused;
+            Completion<std::vector<std::string>> done;
+          };
+          auto waiting = std::make_shared<Waiting>(attempts.size(), std::vector<std::string>{},
+                                                   std::move(done));
+          for (auto& [id, record] : attempts)
+            s.producer.async_produce(
+                std::move(record),
+                asio::bind_executor(executor,
+                                    [waiting, id = id](Result<kafka::DeliveryReport> report) {
+                                      if (!report) waiting->refused.push_back(id);
+                                      if (--waiting->left == 0)
+                                        std::move(waiting->done)(std::move(waiting->refused));
+                                    }));
+        });
+    not_queued.insert(not_queued.end(), refused.begin(), refused.end());
+  }
+  if (!not_queued.empty()) {
+    // Failed again, so a later recover finds them; best effort (else they stay pending, due now).
+    if (auto undone = co_await s.deliveries.unmark_requeued(webhook->id, not_queued, now); !undone)
+      log::warn("recover: deliveries left pending",
+                {{"webhook_id", webhook->id}, {"error", undone.error().message}});
+  }
+  const auto recovered = mine.size() - not_queued.size();
+  if (recovered == 0 && not_queued.size() > events_gone)
+    co_return error_response({ApiErrc::service_unavailable,
+                              "the deliveries could not be queued in Kafka; retry shortly"});
+  co_return success(http::status::accepted, {{"webhook_id", webhook->id},
+                                             {"recovered", recovered},
+                                             {"events_expired", events_gone},
+                                             {"more", more},
+                                             {"since", format_rfc3339(window->since)},
+                                             {"until", format_rfc3339(window->until)}});
 }
 
 }  // namespace
@@ -186,6 +291,8 @@ void add_delivery_routes(Router& router) {
               Scope::webhooks_read, get});
   router.add({http::verb::post, "/v1/webhooks/{id}/deliveries/{did}/redeliver", Access::scoped,
               Scope::webhooks_write, redeliver});
+  router.add({http::verb::post, "/v1/webhooks/{id}/recover", Access::scoped, Scope::webhooks_write,
+              recover});
 }
 
 }  // namespace hookstream::api

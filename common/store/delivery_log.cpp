@@ -15,6 +15,7 @@ namespace {
 
 const redis::Script kRecordScript{std::string(lua::record_deliveries)};
 const redis::Script kListScript{std::string(lua::list_deliveries)};
+const redis::Script kRequeueScript{std::string(lua::requeue_deliveries)};
 
 // Values per entry in the record script's ARGV (lua/record_deliveries.lua).
 constexpr std::size_t kEntryArgs = 12;
@@ -29,6 +30,20 @@ std::string_view kind_code(LogEntryKind kind) {
       return "d";
   }
   return "n";
+}
+
+// Runs lua/requeue_deliveries.lua in `mode` ("queue" or "undo").
+asio::awaitable<Result<std::vector<std::string>, StoreError>> requeue(
+    redis::Client& redis, std::string_view mode, std::string_view webhook_id,
+    std::vector<std::string> delivery_ids, TimePoint now) {
+  std::vector<std::string> args = {std::string(mode), std::string(webhook_id), ms_text(now)};
+  std::move(delivery_ids.begin(), delivery_ids.end(), std::back_inserter(args));
+  auto r = co_await redis.eval_script(kRequeueScript, {}, std::move(args));
+  if (!r) co_return fail(unavailable(r.error()));
+  if (r->is_error()) co_return fail(StoreError{StoreErrc::unavailable, r->debug_string()});
+  std::vector<std::string> changed;
+  for (const auto& id : r->elements()) changed.emplace_back(id.as_string());
+  co_return changed;
 }
 
 std::string legacy_event_key(std::string_view tenant, std::string_view event_id) {
@@ -218,6 +233,16 @@ asio::awaitable<Result<Delivery, StoreError>> DeliveryLog::get(std::string_view 
   if (!d && d.error().code == StoreErrc::not_found)
     co_return fail(StoreError{StoreErrc::not_found, "no delivery " + std::string(delivery_id)});
   co_return d;
+}
+
+asio::awaitable<Result<std::vector<std::string>, StoreError>> DeliveryLog::mark_requeued(
+    std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now) {
+  return requeue(redis_, "queue", webhook_id, std::move(delivery_ids), now);
+}
+
+asio::awaitable<Result<std::vector<std::string>, StoreError>> DeliveryLog::unmark_requeued(
+    std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now) {
+  return requeue(redis_, "undo", webhook_id, std::move(delivery_ids), now);
 }
 
 }  // namespace hookstream::store

@@ -82,6 +82,13 @@ class DeliveryLog {
   // not_found unless the delivery belongs to this webhook.
   asio::awaitable<Result<Delivery, StoreError>> get(std::string_view webhook_id,
                                                     std::string_view delivery_id);
+  // Marks deliveries of this webhook that failed for good as queued again (pending, due `now`),
+  // so that a second recover does not queue them twice; returns the ids it changed.
+  asio::awaitable<Result<std::vector<std::string>, StoreError>> mark_requeued(
+      std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now);
+  // Fails again those of one mark_requeued call (same `now`) whose attempt was not queued.
+  asio::awaitable<Result<std::vector<std::string>, StoreError>> unmark_requeued(
+      std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now);
 
  private:
   // Whether this entry should count and age the webhook's index: every max_per_webhook/16th

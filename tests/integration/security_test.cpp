@@ -14,6 +14,7 @@
 
 #include "api/app.hpp"
 #include "common/store/api_keys.hpp"
+#include "common/time.hpp"
 #include "tests/fixtures/pipeline.hpp"
 
 namespace hookstream::testing {
@@ -171,6 +172,9 @@ std::string valid_body(const std::string& method, const std::string& pattern,
   if (method == "POST" && pattern == "/v1/events")
     return R"({"type":"contact.updated","data":{"matrix":true}})";
   if (method == "POST" && pattern == "/v1/api-keys") return R"({"scopes":["keys:manage"]})";
+  if (method == "POST" && pattern == "/v1/webhooks/{id}/recover")
+    return json{{"since", format_rfc3339(std::chrono::system_clock::now() - std::chrono::hours(1))}}
+        .dump();
   if (method == "POST") return "{}";
   return {};
 }
@@ -262,6 +266,7 @@ TEST_F(Security, AuthorizationMatrixCoversEveryRouteOfTheRouter) {
                                "POST /v1/webhooks/{id}/test",
                                "POST /v1/webhooks/{id}/rotate-secret",
                                "GET /v1/webhooks/{id}/stats",
+                               "POST /v1/webhooks/{id}/recover",
                                "GET /v1/webhooks/{id}/deliveries",
                                "GET /v1/webhooks/{id}/deliveries/{did}",
                                "POST /v1/webhooks/{id}/deliveries/{did}/redeliver",
