@@ -62,8 +62,8 @@ int keys_create(const ApiConfig& config, const KeyFlags& f) {
     const auto name = rest.substr(0, comma);
     const auto scope = store::parse_scope(name);
     if (!scope) {
-      std::cerr << "hookstream-api: --scopes: unknown scope '" << name
-                << "' (webhooks:read, webhooks:write, events:write, keys:manage)\n";
+      std::cerr << "hookstream-api: --scopes: unknown scope '" << name << "' ("
+                << store::scope_list() << ")\n";
       return 2;
     }
     k.scopes.push_back(*scope);
@@ -188,7 +188,8 @@ int api_main(int argc, char** argv) {
   create->add_option("--tenant", f.tenant, "tenant the key belongs to")->required();
   create
       ->add_option("--scopes", f.scopes,
-                   "comma-separated: webhooks:read,webhooks:write,events:write,keys:manage")
+                   "comma-separated: webhooks:read,webhooks:write,events:write,keys:manage,"
+                   "portal:create")
       ->required();
   create
       ->add_option("--rate-limit", f.rate_limit, "requests per minute (default: the deployment's)")

@@ -127,6 +127,7 @@ Router make_router() {
   add_event_routes(router);
   add_api_key_routes(router);
   add_delivery_routes(router);
+  add_portal_session_routes(router);
   return router;
 }
 

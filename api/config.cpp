@@ -1,5 +1,7 @@
 #include "api/config.hpp"
 
+#include "common/url.hpp"
+
 namespace hookstream::api {
 
 Result<ApiConfig> load_api_config(const ConfigSource& source, NeedsKeyring keyring) {
@@ -28,6 +30,14 @@ Result<ApiConfig> load_api_config(const ConfigSource& source, NeedsKeyring keyri
       static_cast<std::size_t>(r.integer("HOOKSTREAM_MAX_WEBHOOKS_PER_TENANT", 1000, 1, 1'000'000));
   cfg.retry_schedule = read_retry_schedule(r);
   if (auto ca = r.string("HOOKSTREAM_CA_FILE", ""); !ca.empty()) cfg.extra_ca_file = ca;
+  cfg.portal_url = r.string("HOOKSTREAM_PORTAL_URL", "");
+  if (!cfg.portal_url.empty()) {
+    if (auto url = parse_url(cfg.portal_url); !url)
+      r.problem("HOOKSTREAM_PORTAL_URL", url.error().message);
+    else if (!cfg.portal_url.ends_with("/"))
+      r.problem("HOOKSTREAM_PORTAL_URL",
+                "must end with \"/\" (e.g. https://hooks.example.com/portal/)");
+  }
   // The body limit leaves room for the JSON around the largest allowed event data.
   cfg.http.body_limit = cfg.events.max_data_bytes + 64 * 1024;
   cfg.http.idle_timeout = r.duration("HOOKSTREAM_API_IDLE_TIMEOUT", Millis{60'000});

@@ -25,6 +25,9 @@ struct ApiConfig {
   std::size_t max_webhooks_per_tenant = 1000;
   std::vector<Millis> retry_schedule;        // redeliveries go to the first tier's topic
   std::optional<std::string> extra_ca_file;  // test pings verify against it too
+  // The portal's public address, for the links POST /v1/portal-sessions answers; empty: the
+  // request's Host, over http.
+  std::string portal_url;
 };
 
 // The admin CLI's `keys` commands never touch webhook secrets: they run without a keyring.

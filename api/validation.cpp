@@ -352,8 +352,7 @@ Result<store::NewApiKey, ApiError> parse_new_api_key(std::string_view body, std:
       const auto scope =
           v[i].is_string() ? store::parse_scope(v[i].get<std::string>()) : std::nullopt;
       if (!scope)
-        errors.add("scopes[" + std::to_string(i) + "]",
-                   "must be one of webhooks:read, webhooks:write, events:write, keys:manage");
+        errors.add("scopes[" + std::to_string(i) + "]", "must be one of " + store::scope_list());
       else if (std::find(k.scopes.begin(), k.scopes.end(), *scope) == k.scopes.end())
         k.scopes.push_back(*scope);
     }
@@ -418,6 +417,41 @@ Result<RecoverWindow, ApiError> parse_recover_request(std::string_view body, Tim
   }
   if (!errors.empty()) return fail(errors.error());
   return w;
+}
+
+Result<PortalSessionRequest, ApiError> parse_portal_session_request(std::string_view body) {
+  auto doc = parse_json_object(body.empty() ? std::string_view("{}") : body);
+  if (!doc) return fail(std::move(doc).error());
+  FieldErrors errors;
+  refuse_unknown(*doc, {"scopes", "expires_in"}, errors);
+  PortalSessionRequest out;
+  if (doc->contains("scopes")) {
+    const auto& v = (*doc)["scopes"];
+    if (!v.is_array() || v.empty()) {
+      errors.add("scopes", "must be a non-empty array of webhooks:read, webhooks:write");
+    } else {
+      out.scopes.emplace();
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto scope =
+            v[i].is_string() ? store::parse_scope(v[i].get<std::string>()) : std::nullopt;
+        if (scope != store::Scope::webhooks_read && scope != store::Scope::webhooks_write)
+          errors.add("scopes[" + std::to_string(i) + "]",
+                     "must be webhooks:read or webhooks:write (a portal token carries no other)");
+        else if (std::find(out.scopes->begin(), out.scopes->end(), *scope) == out.scopes->end())
+          out.scopes->push_back(*scope);
+      }
+    }
+  }
+  if (doc->contains("expires_in")) {
+    const auto& v = (*doc)["expires_in"];
+    const auto d = v.is_string() ? parse_duration(v.get<std::string>()) : Result<Millis>(Millis{0});
+    if (!d || d->count() <= 0 || *d > kMaxPortalSession)
+      errors.add("expires_in", "must be a positive duration of at most 24h, such as \"1h\"");
+    else
+      out.expires_in = *d;
+  }
+  if (!errors.empty()) return fail(errors.error());
+  return out;
 }
 
 }  // namespace hookstream::api

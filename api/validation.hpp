@@ -46,4 +46,13 @@ struct RecoverWindow {
 };
 Result<RecoverWindow, ApiError> parse_recover_request(std::string_view body, TimePoint now);
 
+// POST /v1/portal-sessions: the scopes asked for (webhook scopes only; none given: nullopt) and
+// how long the token lasts (default 1 h, at most 24 h).
+struct PortalSessionRequest {
+  std::optional<std::vector<store::Scope>> scopes;
+  Millis expires_in{3'600'000};
+};
+inline constexpr Millis kMaxPortalSession{24 * 3'600'000};
+Result<PortalSessionRequest, ApiError> parse_portal_session_request(std::string_view body);
+
 }  // namespace hookstream::api

@@ -13,6 +13,7 @@ inline constexpr std::string_view event = "evt";
 inline constexpr std::string_view webhook = "wh";
 inline constexpr std::string_view delivery = "dlv";
 inline constexpr std::string_view api_key = "key";
+inline constexpr std::string_view portal_session = "ps";
 }  // namespace id_prefix
 
 class IdGenerator {

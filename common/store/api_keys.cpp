@@ -48,6 +48,7 @@ Result<ApiKey, StoreError> parse_key(std::string_view id, const redis::Reply& re
   k.created_at = *created;
   k.expires_at = time_field(f, "expires_at");
   k.revoked_at = time_field(f, "revoked_at");
+  k.portal = field_or(f, "portal") == "1";
   return k;
 }
 
@@ -63,8 +64,16 @@ std::string_view to_string(Scope scope) {
       return "events:write";
     case Scope::keys_manage:
       return "keys:manage";
+    case Scope::portal_create:
+      return "portal:create";
   }
   return "unknown";
+}
+
+std::string scope_list() {
+  std::string out;
+  for (auto s : kAllScopes) out.append(out.empty() ? "" : ", ").append(to_string(s));
+  return out;
 }
 
 std::optional<Scope> parse_scope(std::string_view text) {
@@ -91,17 +100,17 @@ std::string hash_api_key(std::string_view secret) {
   return out;
 }
 
-std::string generate_api_key(Random& random) {
-  std::string out(kApiKeyPrefix);
+std::string generate_api_key(Random& random, std::string_view prefix) {
+  std::string out(prefix);
   for (std::size_t i = 0; i < kApiKeyRandomChars; ++i) out.push_back(kBase62[random.uniform(62)]);
   return out;
 }
 
 bool has_api_key_shape(std::string_view secret) {
-  if (!secret.starts_with(kApiKeyPrefix) || secret.size() < kApiKeyPrefix.size() + 32 ||
-      secret.size() > 200)
+  const auto prefix = secret.starts_with(kPortalTokenPrefix) ? kPortalTokenPrefix : kApiKeyPrefix;
+  if (!secret.starts_with(prefix) || secret.size() < prefix.size() + 32 || secret.size() > 200)
     return false;
-  return secret.substr(kApiKeyPrefix.size()).find_first_not_of(kBase62) == std::string_view::npos;
+  return secret.substr(prefix.size()).find_first_not_of(kBase62) == std::string_view::npos;
 }
 
 asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create(NewApiKey in) {
@@ -134,6 +143,47 @@ asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create(NewApiKey
   if (!r) co_return fail(unavailable(r.error()));
   if (!r->back().is_array())
     co_return fail(StoreError{StoreErrc::unavailable, "redis refused the API key write"});
+  co_return out;
+}
+
+asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create_portal_token(NewApiKey in) {
+  if (!in.expires_at)
+    co_return fail(StoreError{StoreErrc::corrupt, "a portal token needs an expiry"});
+  CreatedApiKey out;
+  out.secret = generate_api_key(random_, kPortalTokenPrefix);
+  ApiKey& k = out.key;
+  k.id = ids_.next(id_prefix::portal_session);
+  k.tenant = std::move(in.tenant);
+  k.name = std::move(in.name);
+  k.scopes = std::move(in.scopes);
+  k.rate_limit = in.rate_limit;
+  k.hash = hash_api_key(out.secret);
+  k.display_prefix = out.secret.substr(0, kPortalTokenPrefix.size() + 4);
+  k.created_at = clock_.now();
+  k.expires_at = in.expires_at;
+  k.portal = true;
+  // Kept a minute past the expiry (the API refuses it from then on); not in the tenant's list.
+  const auto drop_at = ms_text(*k.expires_at + std::chrono::minutes(1));
+  std::vector<std::string> hset = {"HSET",           api_key_key(k.id),
+                                   "tenant",         k.tenant,
+                                   "name",           k.name,
+                                   "scopes",         join_scopes(k.scopes),
+                                   "hash",           k.hash,
+                                   "display_prefix", k.display_prefix,
+                                   "created_at",     ms_text(k.created_at),
+                                   "expires_at",     ms_text(*k.expires_at),
+                                   "portal",         "1"};
+  if (k.rate_limit) hset.insert(hset.end(), {"rate_limit", std::to_string(*k.rate_limit)});
+  std::vector<std::vector<std::string>> cmds = {
+      {"MULTI"},
+      std::move(hset),
+      {"PEXPIREAT", api_key_key(k.id), drop_at},
+      {"SET", api_key_hash_key(k.hash), k.id, "PXAT", drop_at},
+      {"EXEC"}};
+  auto r = co_await redis_.pipeline(std::move(cmds));
+  if (!r) co_return fail(unavailable(r.error()));
+  if (!r->back().is_array())
+    co_return fail(StoreError{StoreErrc::unavailable, "redis refused the portal token write"});
   co_return out;
 }
 

@@ -3,6 +3,10 @@
 // as a SHA-256 hash. Each belongs to one tenant and carries scopes, an optional rate limit and an
 // optional expiry. Revoking removes the hash lookup at once; API replicas that cached the key stop
 // accepting it when their cache entry ages out (≤ 60 s).
+//
+// Portal tokens ("hsp_" + 40 base62, POST /v1/portal-sessions) are keys of the same kind: stored
+// the same way, with webhook scopes only and an expiry of at most a day, after which Redis drops
+// them; they are not listed among the tenant's keys.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,14 +22,24 @@
 
 namespace hookstream::store {
 
-enum class Scope : std::uint8_t { webhooks_read, webhooks_write, events_write, keys_manage };
+enum class Scope : std::uint8_t {
+  webhooks_read,
+  webhooks_write,
+  events_write,
+  keys_manage,
+  portal_create
+};
 inline constexpr Scope kAllScopes[] = {Scope::webhooks_read, Scope::webhooks_write,
-                                       Scope::events_write, Scope::keys_manage};
+                                       Scope::events_write, Scope::keys_manage,
+                                       Scope::portal_create};
+// "webhooks:read, webhooks:write, …": every scope, for messages.
+std::string scope_list();
 std::string_view to_string(Scope scope);
 std::optional<Scope> parse_scope(std::string_view text);
 
 inline constexpr std::string_view kApiKeyPrefix = "hsk_live_";
 inline constexpr std::size_t kApiKeyRandomChars = 40;
+inline constexpr std::string_view kPortalTokenPrefix = "hsp_";
 
 struct ApiKey {
   std::string id;
@@ -38,6 +52,7 @@ struct ApiKey {
   TimePoint created_at;
   std::optional<TimePoint> expires_at;
   std::optional<TimePoint> revoked_at;
+  bool portal = false;  // a portal token
 
   bool has_scope(Scope s) const;
   bool expired_at(TimePoint now) const { return expires_at && now >= *expires_at; }
@@ -57,7 +72,8 @@ struct CreatedApiKey {
 };
 
 std::string hash_api_key(std::string_view secret);
-std::string generate_api_key(Random& random);
+std::string generate_api_key(Random& random, std::string_view prefix = kApiKeyPrefix);
+// An API key's or a portal token's shape.
 bool has_api_key_shape(std::string_view secret);
 
 class ApiKeyStore {
@@ -66,6 +82,8 @@ class ApiKeyStore {
       : redis_(redis), clock_(clock), random_(random), ids_(clock, random) {}
 
   asio::awaitable<Result<CreatedApiKey, StoreError>> create(NewApiKey key);
+  // A portal token: `key.expires_at` is required; Redis forgets the token then.
+  asio::awaitable<Result<CreatedApiKey, StoreError>> create_portal_token(NewApiKey key);
   // The key whose hash matches; nullopt for an unknown or revoked key.
   asio::awaitable<Result<std::optional<ApiKey>, StoreError>> find_by_secret(
       std::string_view secret);

@@ -193,6 +193,16 @@ TEST_F(Security, AuthorizationMatrixCoversEveryRouteOfTheRouter) {
   ASSERT_EQ(p_->api().admin({"keys", "revoke", revoked.id}).exit_code, 0);
   const std::string unknown = std::string(store::kApiKeyPrefix) + std::string(40, 'Q');
   const std::string receiver_url = p_->receiver().url("/matrix");
+  // Portal tokens of acme: a read-only one, and one that has expired.
+  const auto mint = [&](const std::string& body) {
+    const auto r = call("POST", "/v1/portal-sessions", p_->admin_key(), body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json()["data"].value("token", std::string());
+  };
+  const auto read_only = mint(R"({"scopes":["webhooks:read"]})");
+  const auto expired_token = mint(R"({"expires_in":"1s"})");
+  ASSERT_TRUE(
+      eventually([&] { return call("GET", "/v1/webhooks", expired_token).status == 401; }, 10s));
 
   std::set<std::string> covered;
   for (const auto& route : router.routes()) {
@@ -226,6 +236,21 @@ TEST_F(Security, AuthorizationMatrixCoversEveryRouteOfTheRouter) {
                  "revoked key");
     expect_error(call(method, *own, "hsk_live_short", body), 401, "authentication_required",
                  "malformed key");
+    expect_error(call(method, *own, expired_token, body), 401, "authentication_required",
+                 "expired portal token");
+
+    // A read-only portal token: what webhooks:read allows and nothing else (so never API keys or
+    // portal sessions), and another tenant's ids are unknown to it.
+    if (route.access == api::Access::scoped && *route.scope != Scope::webhooks_read) {
+      expect_error(call(method, *own, read_only, body), 403, "insufficient_scopes",
+                   "read-only portal token");
+    } else {
+      const auto r = call(method, *own, read_only, body);
+      EXPECT_TRUE(r.status >= 200 && r.status < 300) << "read-only portal token: " << r.body;
+      if (route.pattern.find('{') != std::string::npos)
+        expect_error(call(method, *other, read_only, body), 404, "resource_not_found",
+                     "read-only portal token, another tenant's id");
+    }
 
     // Each missing scope: 403 naming the one needed exactly when it is this route's scope.
     // Otherwise the key gets through, and another tenant's ids are unknown to it (404, never 403).
@@ -267,6 +292,7 @@ TEST_F(Security, AuthorizationMatrixCoversEveryRouteOfTheRouter) {
                                "POST /v1/webhooks/{id}/rotate-secret",
                                "GET /v1/webhooks/{id}/stats",
                                "POST /v1/webhooks/{id}/recover",
+                               "POST /v1/portal-sessions",
                                "GET /v1/webhooks/{id}/deliveries",
                                "GET /v1/webhooks/{id}/deliveries/{did}",
                                "POST /v1/webhooks/{id}/deliveries/{did}/redeliver",
