@@ -128,6 +128,7 @@ Router make_router() {
   add_api_key_routes(router);
   add_delivery_routes(router);
   add_portal_session_routes(router);
+  add_portal_routes(router);
   return router;
 }
 

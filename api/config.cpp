@@ -4,6 +4,33 @@
 
 namespace hookstream::api {
 
+Result<std::string> parse_frame_ancestors(std::string_view text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto end = text.find_first_of(" ,", i);
+    const auto source = text.substr(i, end == std::string_view::npos ? text.size() - i : end - i);
+    i = end == std::string_view::npos ? text.size() : end + 1;
+    if (source.empty()) continue;
+    // 'self', or an http(s) origin whose host may start with "*." (CSP host-source).
+    bool ok = source == "'self'";
+    if (!ok && (source.starts_with("https://") || source.starts_with("http://"))) {
+      const auto host = source.substr(source.find("://") + 3);
+      ok = !host.empty() &&
+           host.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:*") ==
+               std::string_view::npos &&
+           host.find('*', host.starts_with("*.") ? 1 : 0) == std::string_view::npos;
+    }
+    if (!ok)
+      return fail("bad_frame_ancestor",
+                  "'" + std::string(source) +
+                      "' is not 'self' or an origin such as https://app.example.com");
+    out += (out.empty() ? "" : " ") + std::string(source);
+  }
+  return out.empty() ? std::string("'none'") : out;
+}
+
 Result<ApiConfig> load_api_config(const ConfigSource& source, NeedsKeyring keyring) {
   ConfigReader r(source);
   ApiConfig cfg;
@@ -31,6 +58,10 @@ Result<ApiConfig> load_api_config(const ConfigSource& source, NeedsKeyring keyri
   cfg.retry_schedule = read_retry_schedule(r);
   if (auto ca = r.string("HOOKSTREAM_CA_FILE", ""); !ca.empty()) cfg.extra_ca_file = ca;
   cfg.portal_url = r.string("HOOKSTREAM_PORTAL_URL", "");
+  if (auto ancestors = parse_frame_ancestors(r.string("HOOKSTREAM_PORTAL_FRAME_ANCESTORS", "")))
+    cfg.portal_frame_ancestors = *ancestors;
+  else
+    r.problem("HOOKSTREAM_PORTAL_FRAME_ANCESTORS", ancestors.error().message);
   if (!cfg.portal_url.empty()) {
     if (auto url = parse_url(cfg.portal_url); !url)
       r.problem("HOOKSTREAM_PORTAL_URL", url.error().message);

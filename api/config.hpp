@@ -28,7 +28,13 @@ struct ApiConfig {
   // The portal's public address, for the links POST /v1/portal-sessions answers; empty: the
   // request's Host, over http.
   std::string portal_url;
+  // Who may show the portal in a frame: CSP frame-ancestors sources ("'none'" by default).
+  std::string portal_frame_ancestors = "'none'";
 };
+
+// HOOKSTREAM_PORTAL_FRAME_ANCESTORS: space- or comma-separated 'self' and origins (hosts may
+// start with "*."); empty: 'none'.
+Result<std::string> parse_frame_ancestors(std::string_view text);
 
 // The admin CLI's `keys` commands never touch webhook secrets: they run without a keyring.
 enum class NeedsKeyring { yes, no };

@@ -61,6 +61,7 @@ void add_api_key_routes(Router& router);
 void add_meta_routes(Router& router);
 void add_delivery_routes(Router& router);
 void add_portal_session_routes(Router& router);
+void add_portal_routes(Router& router);
 
 // An API key as the API and the admin CLI show it (never the secret).
 nlohmann::json api_key_json(const store::ApiKey& key);

@@ -156,6 +156,8 @@ std::optional<std::string> fill(const std::string& pattern, const Resources& r) 
       out += r.api_key_id;
     else if (name == "did")
       out += r.delivery_id;
+    else if (name == "asset")
+      out += "app.js";
     else
       return std::nullopt;
     rest.remove_prefix(close + 1);
