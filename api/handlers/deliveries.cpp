@@ -171,10 +171,23 @@ asio::awaitable<Response> redeliver(RequestContext& ctx) {
          {{"status", "pending"}, {"next_retry_at", optional_time(d->next_retry_at)}}});
   auto event = co_await s.deliveries.load_event(*d);
   if (!event) co_return error_response(to_api_error(event.error(), "event " + d->event_id));
+  // Pending from now until its attempt is logged, so that a second redeliver (409) or a recover
+  // does not queue it again; as it was before if Kafka refuses the attempt.
+  const auto now = s.clock.now();
+  std::vector<std::string> ids = {d->id};
+  auto marked = co_await s.deliveries.mark_requeued(webhook->id, ids, now,
+                                                    store::DeliveryLog::Requeue::finished);
+  if (!marked) co_return error_response(to_api_error(marked.error(), "delivery"));
+  if (marked->empty())
+    co_return error_response({ApiErrc::conflict, "delivery " + d->id +
+                                                     " is queued already; redeliver it once it has "
+                                                     "succeeded or failed"});
   auto report = co_await s.producer.async_produce(next_attempt(s, *d, *event), asio::use_awaitable);
-  if (!report)
+  if (!report) {
+    (void)co_await s.deliveries.unmark_requeued(webhook->id, ids, now);
     co_return error_response({ApiErrc::service_unavailable,
                               "the redelivery could not be queued in Kafka; retry shortly"});
+  }
   co_return success(http::status::accepted, {{"delivery_id", d->id},
                                              {"webhook_id", webhook->id},
                                              {"attempt", d->attempt_count + 1},

@@ -26,7 +26,7 @@ const svg = (tag, attrs = {}, ...children) => {
 };
 const main = () => document.getElementById("main");
 function show(...nodes) {
-  main().replaceChildren(...nodes);
+  main().replaceChildren(...nodes.filter((n) => n != null));
 }
 function say(message, kind = "error") {
   const box = document.getElementById("alert");
@@ -70,7 +70,7 @@ async function api(method, path, body) {
 async function act(button, work, done) {
   if (button) button.disabled = true;
   try {
-    say("");
+    if (button || done) say("");  // a user's action replaces the last message; loads keep it
     const out = await work();
     if (done) say(typeof done === "function" ? done(out) : done, "info");
     return out;
@@ -137,8 +137,8 @@ async function listView() {
   } while (cursor);
   const rates = await Promise.all(all.map((w) => api("GET", `/webhooks/${w.id}/stats`).then((s) => s.totals).catch(() => null)));
   const rows = all.map((w, i) => h("tr", {},
-    h("td", { "data-label": "Endpoint", class: "url" }, h("a", { href: `#/e/${w.id}` }, w.url),
-      w.description ? h("div", { class: "hint" }, w.description) : null),
+    h("td", { "data-label": "Endpoint", class: "url" }, h("div", {}, h("a", { href: `#/e/${w.id}` }, w.url),
+      w.description ? h("div", { class: "hint" }, w.description) : null)),
     h("td", { "data-label": "Status" }, badge(w.status)),
     h("td", { "data-label": "Failures in a row" }, w.consecutive_fails),
     h("td", { "data-label": "Last delivery" }, when(w.last_delivery_at),

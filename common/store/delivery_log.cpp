@@ -236,8 +236,10 @@ asio::awaitable<Result<Delivery, StoreError>> DeliveryLog::get(std::string_view 
 }
 
 asio::awaitable<Result<std::vector<std::string>, StoreError>> DeliveryLog::mark_requeued(
-    std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now) {
-  return requeue(redis_, "queue", webhook_id, std::move(delivery_ids), now);
+    std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now,
+    Requeue which) {
+  return requeue(redis_, which == Requeue::failed ? "queue" : "queue_any", webhook_id,
+                 std::move(delivery_ids), now);
 }
 
 asio::awaitable<Result<std::vector<std::string>, StoreError>> DeliveryLog::unmark_requeued(

@@ -82,11 +82,15 @@ class DeliveryLog {
   // not_found unless the delivery belongs to this webhook.
   asio::awaitable<Result<Delivery, StoreError>> get(std::string_view webhook_id,
                                                     std::string_view delivery_id);
-  // Marks deliveries of this webhook that failed for good as queued again (pending, due `now`),
-  // so that a second recover does not queue them twice; returns the ids it changed.
+  // Marks deliveries of this webhook that failed for good (or also succeeded, `finished`) as
+  // queued again (pending, due `now`), so that a second recover or redeliver does not queue them
+  // twice; returns the ids it changed.
+  enum class Requeue { failed, finished };
   asio::awaitable<Result<std::vector<std::string>, StoreError>> mark_requeued(
-      std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now);
-  // Fails again those of one mark_requeued call (same `now`) whose attempt was not queued.
+      std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now,
+      Requeue which = Requeue::failed);
+  // Gives those of one mark_requeued call (same `now`) whose attempt was not queued their status
+  // back.
   asio::awaitable<Result<std::vector<std::string>, StoreError>> unmark_requeued(
       std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now);
 

@@ -184,6 +184,22 @@ TEST_F(Quickstart, BannerCommandsDeliverAVerifiedEventAndRestartKeepsState) {
         << url << "\n"
         << page;
   }
+  // The banner's portal link: the page, and a token of the local tenant in its fragment.
+  {
+    std::string link;
+    std::istringstream banner(stack->output());
+    for (std::string word; banner >> word;)
+      if (word.find("/portal/#token=hsp_") != std::string::npos) link = word;
+    ASSERT_FALSE(link.empty()) << stack->output();
+    const auto page = run_command({"curl", "-sf", link.substr(0, link.find('#'))}, {}, 10s);
+    EXPECT_NE(page.out.find("app.js"), std::string::npos) << page.out;
+    const auto token = link.substr(link.find("#token=") + 7);
+    const auto listed = run_command(
+        {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+         "authorization: Bearer " + token, link.substr(0, link.find("/portal/")) + "/v1/webhooks"},
+        {}, 10s);
+    EXPECT_EQ(listed.out, "200");
+  }
   // Steps 1 and 2 in one shell, as a user pastes them; the shell reports the webhook id.
   const auto created = run_command(
       {"bash", "-c", commands[0] + "\n" + commands[1] + "\necho \"id=$WEBHOOK_ID\""}, {}, 30s);
