@@ -113,26 +113,34 @@ bool has_api_key_shape(std::string_view secret) {
   return secret.substr(prefix.size()).find_first_not_of(kBase62) == std::string_view::npos;
 }
 
-asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create(NewApiKey in) {
+// A new key (or portal token) with its secret, and the HSET that stores it.
+CreatedApiKey ApiKeyStore::make_key(NewApiKey in, std::string_view secret_prefix,
+                                    std::string_view id_prefix, std::vector<std::string>& hset) {
   CreatedApiKey out;
-  out.secret = generate_api_key(random_);
+  out.secret = generate_api_key(random_, secret_prefix);
   ApiKey& k = out.key;
-  k.id = ids_.next(id_prefix::api_key);
+  k.id = ids_.next(id_prefix);
   k.tenant = std::move(in.tenant);
   k.name = std::move(in.name);
   k.scopes = std::move(in.scopes);
   k.rate_limit = in.rate_limit;
   k.hash = hash_api_key(out.secret);
-  k.display_prefix = out.secret.substr(0, kApiKeyPrefix.size() + 4);
+  k.display_prefix = out.secret.substr(0, secret_prefix.size() + 4);
   k.created_at = clock_.now();
   k.expires_at = in.expires_at;
-
-  std::vector<std::string> hset = {
+  hset = {
       "HSET",       api_key_key(k.id),     "tenant", k.tenant, "name",           k.name,
       "scopes",     join_scopes(k.scopes), "hash",   k.hash,   "display_prefix", k.display_prefix,
       "created_at", ms_text(k.created_at)};
   if (k.rate_limit) hset.insert(hset.end(), {"rate_limit", std::to_string(*k.rate_limit)});
   if (k.expires_at) hset.insert(hset.end(), {"expires_at", ms_text(*k.expires_at)});
+  return out;
+}
+
+asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create(NewApiKey in) {
+  std::vector<std::string> hset;
+  CreatedApiKey out = make_key(std::move(in), kApiKeyPrefix, id_prefix::api_key, hset);
+  const ApiKey& k = out.key;
   // Named, not a braced temporary: GCC 12 miscompiles initializer lists inside co_await.
   std::vector<std::vector<std::string>> cmds = {{"MULTI"},
                                                 std::move(hset),
@@ -149,31 +157,13 @@ asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create(NewApiKey
 asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create_portal_token(NewApiKey in) {
   if (!in.expires_at)
     co_return fail(StoreError{StoreErrc::corrupt, "a portal token needs an expiry"});
-  CreatedApiKey out;
-  out.secret = generate_api_key(random_, kPortalTokenPrefix);
-  ApiKey& k = out.key;
-  k.id = ids_.next(id_prefix::portal_session);
-  k.tenant = std::move(in.tenant);
-  k.name = std::move(in.name);
-  k.scopes = std::move(in.scopes);
-  k.rate_limit = in.rate_limit;
-  k.hash = hash_api_key(out.secret);
-  k.display_prefix = out.secret.substr(0, kPortalTokenPrefix.size() + 4);
-  k.created_at = clock_.now();
-  k.expires_at = in.expires_at;
-  k.portal = true;
+  std::vector<std::string> hset;
+  CreatedApiKey out = make_key(std::move(in), kPortalTokenPrefix, id_prefix::portal_session, hset);
+  out.key.portal = true;
+  hset.insert(hset.end(), {"portal", "1"});
+  const ApiKey& k = out.key;
   // Kept a minute past the expiry (the API refuses it from then on); not in the tenant's list.
   const auto drop_at = ms_text(*k.expires_at + std::chrono::minutes(1));
-  std::vector<std::string> hset = {"HSET",           api_key_key(k.id),
-                                   "tenant",         k.tenant,
-                                   "name",           k.name,
-                                   "scopes",         join_scopes(k.scopes),
-                                   "hash",           k.hash,
-                                   "display_prefix", k.display_prefix,
-                                   "created_at",     ms_text(k.created_at),
-                                   "expires_at",     ms_text(*k.expires_at),
-                                   "portal",         "1"};
-  if (k.rate_limit) hset.insert(hset.end(), {"rate_limit", std::to_string(*k.rate_limit)});
   std::vector<std::vector<std::string>> cmds = {
       {"MULTI"},
       std::move(hset),

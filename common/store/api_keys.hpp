@@ -95,6 +95,9 @@ class ApiKeyStore {
                                                      std::string_view id);
 
  private:
+  CreatedApiKey make_key(NewApiKey in, std::string_view secret_prefix, std::string_view id_prefix,
+                         std::vector<std::string>& hset);
+
   redis::Client& redis_;
   const Clock& clock_;
   Random& random_;

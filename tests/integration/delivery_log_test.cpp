@@ -13,6 +13,7 @@
 #include "common/store/delivery_log_writer.hpp"
 #include "common/store/layout.hpp"
 #include "common/store/webhook_stats.hpp"
+#include "tests/fixtures/await.hpp"
 #include "tests/fixtures/redis_server.hpp"
 
 namespace hookstream::store {
@@ -23,27 +24,9 @@ using hookstream::testing::RedisServer;
 
 class DeliveryLogTest : public ::testing::Test {
  protected:
-  // Runs one awaitable to completion on the test's io_context (the client keeps a read pending,
-  // so run() alone would not return).
   template <typename T>
   T await(asio::awaitable<T> work) {
-    std::optional<T> out;
-    std::exception_ptr error;
-    asio::co_spawn(
-        io_,
-        [&]() -> asio::awaitable<void> {
-          out.emplace(co_await std::move(work));
-          io_.stop();
-        },
-        [&](std::exception_ptr e) {
-          error = e;
-          io_.stop();
-        });
-    io_.restart();
-    io_.run_for(10s);
-    if (error) std::rethrow_exception(error);
-    if (!out) throw std::runtime_error("Redis did not answer within 10 s");
-    return std::move(*out);
+    return hookstream::testing::await_on(io_, std::move(work));
   }
 
   redis::Reply redis(std::vector<std::string> args) {

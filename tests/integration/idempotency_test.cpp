@@ -13,6 +13,7 @@
 #include "common/asio.hpp"
 #include "common/redis/client.hpp"
 #include "common/store/idempotency.hpp"
+#include "tests/fixtures/await.hpp"
 #include "tests/fixtures/redis_server.hpp"
 
 namespace hookstream::store {
@@ -25,30 +26,10 @@ class IdempotencyTest : public ::testing::Test {
  protected:
   template <typename T>
   T await(asio::awaitable<T> work) {
-    std::optional<T> out;
-    std::exception_ptr error;
-    asio::co_spawn(
-        io_,
-        [&]() -> asio::awaitable<void> {
-          out.emplace(co_await std::move(work));
-          io_.stop();
-        },
-        [&](std::exception_ptr e) {
-          error = e;
-          io_.stop();
-        });
-    io_.restart();
-    io_.run_for(20s);
-    if (error) std::rethrow_exception(error);
-    if (!out) throw std::runtime_error("not done within 20 s");
-    return std::move(*out);
+    return hookstream::testing::await_on(io_, std::move(work), 20s);
   }
-
   void await_void(asio::awaitable<void> work) {
-    await([](asio::awaitable<void> w) -> asio::awaitable<bool> {
-      co_await std::move(w);
-      co_return true;
-    }(std::move(work)));
+    hookstream::testing::await_on(io_, std::move(work), 20s);
   }
 
   // The value at `key` (empty when there is none), asked until Redis answers.
