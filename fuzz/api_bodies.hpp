@@ -45,6 +45,10 @@ inline bool validate_body(boost::beast::http::verb method, std::string_view patt
     check(api::parse_event_request(body, "acme", rules));
   else if (method == verb::post && pattern == "/v1/api-keys")
     check(api::parse_new_api_key(body, "acme", TimePoint{std::chrono::hours{24 * 365 * 56}}));
+  else if (method == verb::post && pattern == "/v1/webhooks/{id}/recover")
+    check(api::parse_recover_request(body, TimePoint{std::chrono::hours{24 * 365 * 56}}));
+  else if (method == verb::post && pattern == "/v1/portal-sessions")
+    check(api::parse_portal_session_request(body));
   else
     return false;
   return true;

@@ -13,6 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       {verb::patch, "/v1/webhooks/{id}"},
       {verb::post, "/v1/events"},
       {verb::post, "/v1/api-keys"},
+      {verb::post, "/v1/webhooks/{id}/recover"},
+      {verb::post, "/v1/portal-sessions"},
   };
   const auto& [method, pattern] = kRoutes[data[0] % std::size(kRoutes)];
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
