@@ -29,8 +29,11 @@ bool parse_request(std::string_view bytes, api::Request& out) {
     bytes.remove_prefix(used);
     if (parser.is_done()) break;
     if (ec && ec != bhttp::error::need_more) return false;
+    // need_more: every byte left has been seen, and Beast must not be given the same bytes again
+    // (a chunk header it already scanned trips its assertions): the client closed here.
+    const bool need_more = ec == bhttp::error::need_more;
     ec = {};
-    if (used == 0) {  // the parser needs more than is left: the client closed here
+    if (used == 0 || need_more) {
       if (!parser.got_some()) return false;  // closed before a byte (put_eof asserts on that)
       parser.put_eof(ec);
       if (ec || !parser.is_done()) return false;
