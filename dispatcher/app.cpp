@@ -114,8 +114,9 @@ int run(const DispatcherConfig& config) {
                                                    s += (s.empty() ? "" : ",") + format_duration(d);
                                                  return s;
                                                }()}});
-  for (std::size_t i = 1; i < shards.size(); ++i) shards[i]->start_thread();
-  shards.front()->run_here();
+  for (std::size_t i = 1; i < shards.size(); ++i)
+    shards[i]->start_thread("hs-shard-" + std::to_string(i));
+  shards.front()->run_here("hs-shard-0");
   for (auto& shard : shards) shard->join();
   loop.join();
   (void)(*producer)->flush(Millis{5000});

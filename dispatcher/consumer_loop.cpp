@@ -4,6 +4,7 @@
 
 #include "common/kafka/topics.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace hookstream::dispatcher {
 
@@ -50,6 +51,7 @@ Result<void> ConsumerLoop::start() {
 void ConsumerLoop::run(std::function<void()> on_exit) {
   on_exit_ = std::move(on_exit);
   thread_ = std::thread([this] {
+    name_this_thread("hs-consumer");
     loop();
     if (on_exit_) on_exit_();
   });

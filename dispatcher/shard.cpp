@@ -1,5 +1,7 @@
 #include "dispatcher/shard.hpp"
 
+#include "common/thread_name.hpp"
+
 namespace hookstream::dispatcher {
 namespace {
 
@@ -63,11 +65,15 @@ void Shard::connect(Engine::RecordDone done, Engine::FlowControl flow,
   subscriptions_.start();
 }
 
-void Shard::start_thread() {
-  thread_ = std::thread([this] { io_.run(); });
+void Shard::start_thread(const std::string& name) {
+  thread_ = std::thread([this, name] {
+    name_this_thread(name);
+    io_.run();
+  });
 }
 
-void Shard::run_here() {
+void Shard::run_here(const std::string& name) {
+  name_this_thread(name);
   io_.run();
 }
 

@@ -41,9 +41,10 @@ class Shard {
   Engine& engine() { return *engine_; }
   store::WebhookStore& webhooks() { return webhooks_; }
 
-  // Runs the io_context on a new thread (or, with run_here, on the caller's until it stops).
-  void start_thread();
-  void run_here();
+  // Runs the io_context on a new thread (or, with run_here, on the caller's until it stops),
+  // named `name` (top -H, perf).
+  void start_thread(const std::string& name);
+  void run_here(const std::string& name);
   // From any thread: once the consumer has let go, wind the shard down (io_context stops).
   void shut_down();
   void join();

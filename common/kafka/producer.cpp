@@ -7,6 +7,7 @@
 #include "common/kafka/conf.hpp"
 #include "common/kafka/error.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace hookstream::kafka {
 namespace {
@@ -68,7 +69,10 @@ Result<std::unique_ptr<Producer>> Producer::create(const KafkaConfig& config,
                 std::string("cannot create Kafka producer: ") + errstr.data());
   (void)conf->release();
   producer->handle_.reset(rk);
-  producer->poll_thread_ = std::thread([p = producer.get()] { p->poll_loop(); });
+  producer->poll_thread_ = std::thread([p = producer.get()] {
+    name_this_thread("hs-kafka-poll");
+    p->poll_loop();
+  });
   return producer;
 }
 
