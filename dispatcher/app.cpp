@@ -2,9 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <atomic>
 #include <iostream>
-#include <latch>
 
 #include "common/http/server.hpp"
 #include "common/log.hpp"
@@ -39,33 +37,16 @@ int run(const DispatcherConfig& config) {
     shard_list.push_back(shard->get());
     shards.push_back(std::move(*shard));
   }
-  // One consumer per feed, each with the offsets of its own partitions (consumer_loop.hpp).
-  std::vector<std::unique_ptr<OffsetTracker>> offsets;
-  std::vector<std::unique_ptr<ConsumerLoop>> loops;
-  for (const auto feed : {Feed::events, Feed::retries}) {
-    if (feed_topics(config, feed).empty()) continue;
-    offsets.push_back(std::make_unique<OffsetTracker>());
-    loops.push_back(
-        std::make_unique<ConsumerLoop>(config, feed, shard_list, *offsets.back(), metrics));
-  }
-  // A record's topic says which consumer read it.
-  const auto feed_of = [&, events = config.kafka.events_topic()](const kafka::TopicPartition& tp) {
-    return tp.topic == events ? std::size_t{0} : loops.size() - 1;
-  };
+  OffsetTracker offsets;
+  ConsumerLoop loop(config, shard_list, offsets, metrics);
   for (auto& shard : shards)
     shard->connect(
-        [&](const kafka::TopicPartition& tp, std::int64_t offset) {
-          loops[feed_of(tp)]->record_done(tp, offset);
-        },
-        [&](const kafka::TopicPartition& tp, bool pause) { loops[feed_of(tp)]->flow(tp, pause); },
-        [&](const kafka::TopicPartition& tp, std::int64_t offset) {
-          offsets[feed_of(tp)]->abandon(tp, offset);
-        });
-  for (auto& loop : loops) {
-    if (auto ok = loop->start(); !ok) {
-      std::cerr << "hookstream-dispatcher: " << ok.error().message << '\n';
-      return 2;
-    }
+        [&](const kafka::TopicPartition& tp, std::int64_t offset) { loop.record_done(tp, offset); },
+        [&](const kafka::TopicPartition& tp, bool pause) { loop.flow(tp, pause); },
+        [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); });
+  if (auto ok = loop.start(); !ok) {
+    std::cerr << "hookstream-dispatcher: " << ok.error().message << '\n';
+    return 2;
   }
   // The first shard also serves /metrics and takes the signals.
   auto& io = shards.front()->io();
@@ -109,24 +90,18 @@ int run(const DispatcherConfig& config) {
               {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())}});
   }
 
-  std::atomic<std::size_t> consuming{loops.size()};
-  std::latch all_committed(static_cast<std::ptrdiff_t>(loops.size()));
-  for (auto& loop : loops) {
-    loop->leave_together(all_committed);
-    loop->run([&] {
-      if (--consuming > 0) return;
-      // Every consumer has committed and left the group: wind the shards down.
-      asio::post(io, [&] {
-        if (status_server) status_server->shutdown();
-      });
-      for (auto& shard : shards) shard->shut_down();
+  loop.run([&] {
+    // The consumer has committed and left the group: wind the shards down.
+    asio::post(io, [&] {
+      if (status_server) status_server->shutdown();
     });
-  }
+    for (auto& shard : shards) shard->shut_down();
+  });
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::info("shutting down", {{"signal", sig}});
-    for (auto& loop : loops) loop->request_stop();
+    loop.request_stop();
   });
   log::info("hookstream-dispatcher started", {{"instance", config.instance_id},
                                               {"group", config.kafka.consumer_group()},
@@ -143,7 +118,7 @@ int run(const DispatcherConfig& config) {
     shards[i]->start_thread("hs-shard-" + std::to_string(i));
   shards.front()->run_here("hs-shard-0");
   for (auto& shard : shards) shard->join();
-  for (auto& loop : loops) loop->join();
+  loop.join();
   (void)(*producer)->flush(Millis{5000});
   log::info("hookstream-dispatcher stopped");
   return 0;

@@ -8,24 +8,13 @@
 
 namespace hookstream::dispatcher {
 
-std::vector<std::string> feed_topics(const DispatcherConfig& config, Feed feed) {
-  if (feed == Feed::events) return {config.kafka.events_topic()};
-  return kafka::retry_topics(config.kafka, config.retry_schedule);
-}
-
-ConsumerLoop::ConsumerLoop(const DispatcherConfig& config, Feed feed, std::vector<Shard*> shards,
+ConsumerLoop::ConsumerLoop(const DispatcherConfig& config, std::vector<Shard*> shards,
                            OffsetTracker& offsets, Metrics& metrics)
-    : config_(config),
-      name_(feed == Feed::events ? "events" : "retries"),
-      topics_(feed_topics(config, feed)),
-      shards_(std::move(shards)),
-      offsets_(offsets),
-      metrics_(metrics) {}
+    : config_(config), shards_(std::move(shards)), offsets_(offsets), metrics_(metrics) {}
 
 ConsumerLoop::~ConsumerLoop() {
   request_stop();
   join();
-  metrics_.pending_records_change(-pending_reported_);
 }
 
 std::size_t ConsumerLoop::shard_of(const kafka::TopicPartition& tp) const {
@@ -39,7 +28,7 @@ void ConsumerLoop::post_to_shards(const std::function<void(Engine&)>& work) cons
 
 Result<void> ConsumerLoop::start() {
   kafka::ConsumerOptions options;
-  options.client_id = "hookstream-dispatcher-" + config_.instance_id + "-" + name_;
+  options.client_id = "hookstream-dispatcher-" + config_.instance_id;
   options.rebalance_listener = this;
   options.on_commit = [this](const Result<void>& result,
                              const std::vector<kafka::TopicPartitionOffset>& offsets) {
@@ -53,14 +42,16 @@ Result<void> ConsumerLoop::start() {
   auto consumer = kafka::Consumer::create(config_.kafka, config_.kafka.consumer_group(), options);
   if (!consumer) return fail(std::move(consumer).error());
   consumer_ = std::move(*consumer);
-  if (auto ok = consumer_->subscribe(topics_); !ok) return ok;
+  std::vector<std::string> topics = {config_.kafka.events_topic()};
+  for (auto& t : kafka::retry_topics(config_.kafka, config_.retry_schedule)) topics.push_back(t);
+  if (auto ok = consumer_->subscribe(topics); !ok) return ok;
   return {};
 }
 
 void ConsumerLoop::run(std::function<void()> on_exit) {
   on_exit_ = std::move(on_exit);
   thread_ = std::thread([this] {
-    name_this_thread("hs-" + name_);
+    name_this_thread("hs-consumer");
     loop();
     if (on_exit_) on_exit_();
   });
@@ -88,7 +79,7 @@ void ConsumerLoop::flow(const kafka::TopicPartition& tp, bool pause) {
 
 void ConsumerLoop::on_assigned(const std::vector<kafka::TopicPartition>& partitions) {
   offsets_.assign(partitions);
-  log::info("partitions assigned", {{"consumer", name_}, {"count", partitions.size()}});
+  log::info("partitions assigned", {{"count", partitions.size()}});
 }
 
 void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
@@ -129,10 +120,8 @@ void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitio
   }
   for (const auto& tp : partitions) flow_paused_.erase(tp);
   post_to_shards([dropped = partitions](Engine& d) { d.drop_partitions(dropped); });
-  log::info("partitions revoked", {{"consumer", name_},
-                                   {"count", partitions.size()},
-                                   {"waited_ms", waited},
-                                   {"left_unfinished", unfinished}});
+  log::info("partitions revoked",
+            {{"count", partitions.size()}, {"waited_ms", waited}, {"left_unfinished", unfinished}});
 }
 
 void ConsumerLoop::apply_flow_requests() {
@@ -153,8 +142,7 @@ void ConsumerLoop::apply_flow_requests() {
 
 std::size_t ConsumerLoop::room() {
   const auto all = offsets_.in_flight();
-  metrics_.pending_records_change(static_cast<double>(all) - pending_reported_);
-  pending_reported_ = static_cast<double>(all);
+  metrics_.set_pending_records(static_cast<double>(all));
   // Records of a partition the dispatcher paused (a retry tier whose head is not due yet) wait by
   // design, for up to the longest retry delay, and are bounded by one fetch per partition. They
   // must not count here: once more than half the bound of them waited, the consumer stayed paused
@@ -195,9 +183,8 @@ void ConsumerLoop::report_lag() {
   auto progress = consumer_->progress();
   if (!progress) return;
   std::map<std::string, std::int64_t> lag;
-  for (const auto& topic : topics_) lag[topic] = 0;  // an assigned topic reads 0, not its old lag
   for (const auto& p : *progress) {
-    auto& topic = lag[p.partition.topic];
+    auto& topic = lag[p.partition.topic];  // an assigned topic reads 0 rather than vanishing
     // Before its first record here, the partition resumes where the consumer will read.
     const auto from = offsets_.resume_point(p.partition).value_or(p.position);
     if (p.high_watermark >= 0 && from >= 0 && p.high_watermark > from)
@@ -265,13 +252,11 @@ void ConsumerLoop::drain() {
   }
   const auto left = offsets_.in_flight();
   commit(true);
-  if (leave_together_) leave_together_->arrive_and_wait();
   if (left > 0)
-    log::warn("stopping with unfinished records; they will be read again",
-              {{"consumer", name_}, {"records", left}});
+    log::warn("stopping with unfinished records; they will be read again", {{"records", left}});
   if (auto ok = consumer_->close(); !ok)
-    log::warn("consumer close failed", {{"consumer", name_}, {"error", ok.error().message}});
-  log::info("consumer stopped", {{"consumer", name_}, {"unfinished_records", left}});
+    log::warn("consumer close failed", {{"error", ok.error().message}});
+  log::info("consumer stopped", {{"unfinished_records", left}});
 }
 
 }  // namespace hookstream::dispatcher

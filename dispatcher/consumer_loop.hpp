@@ -1,20 +1,12 @@
 #pragma once
-// The Kafka side of a dispatcher. A dispatcher runs two of these, each a consumer-group member on
-// its own thread: one reads the events topic, the other every retry tier (Feed). Both are members
-// of the one group and rebalance incrementally (cooperative-sticky): a member joining or leaving
-// moves only the partitions that change owner, and the rest keep being delivered meanwhile. Two
-// members per process because the sticky assignor balances the count of partitions per member: a
-// member reading both feeds could be given all events partitions while another got only retry
-// tiers; a member per feed gets an even share of the events topic.
-//
-// Each hands records to the shards (each partition always to the same one, a poll's records in
-// one post per shard), commits the offsets its OffsetTracker allows, pauses partitions on request
-// (retry records not yet due), reads no more while too many of its records are unfinished
-// (backpressure, HOOKSTREAM_MAX_PENDING_RECORDS per feed), and on revocation lets the records in
-// hand finish (at most kRevokeDrain) and commits them before letting go.
+// The Kafka side of a dispatcher, on its own thread: one consumer-group member reading the events
+// topic and every retry topic. It hands records to the shards (each partition always to the same
+// one, a poll's records in one post per shard), commits the
+// offsets the OffsetTracker allows, pauses partitions on request (retry records not yet due),
+// reads no more while too many records are unfinished (backpressure), and on revocation lets the
+// records in hand finish (at most kRevokeDrain) and commits them before letting go.
 #include <atomic>
 #include <condition_variable>
-#include <latch>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,16 +23,10 @@
 
 namespace hookstream::dispatcher {
 
-// What a ConsumerLoop reads.
-enum class Feed { events, retries };
-
-// The topics of a feed; none for `retries` when the schedule has no retries.
-std::vector<std::string> feed_topics(const DispatcherConfig& config, Feed feed);
-
 class ConsumerLoop final : public kafka::RebalanceListener {
  public:
-  ConsumerLoop(const DispatcherConfig& config, Feed feed, std::vector<Shard*> shards,
-               OffsetTracker& offsets, Metrics& metrics);
+  ConsumerLoop(const DispatcherConfig& config, std::vector<Shard*> shards, OffsetTracker& offsets,
+               Metrics& metrics);
   ~ConsumerLoop() override;
 
   // Creates the consumer and subscribes; the thread starts with run().
@@ -49,9 +35,6 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void run(std::function<void()> on_exit);
   void request_stop();
   void join();
-  // At shutdown, leave the group only once every loop counted by `latch` has made its final
-  // commit: the first member to leave starts a rebalance, and a commit sent during one is refused.
-  void leave_together(std::latch& latch) { leave_together_ = &latch; }
 
   // From the io thread.
   void record_done(const kafka::TopicPartition& tp, std::int64_t offset);
@@ -76,8 +59,6 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void post_to_shards(const std::function<void(Engine&)>& work) const;
 
   const DispatcherConfig& config_;
-  const std::string name_;  // "events" or "retries": logs, client id, thread name
-  const std::vector<std::string> topics_;
   std::vector<Shard*> shards_;
   OffsetTracker& offsets_;
   Metrics& metrics_;
@@ -97,8 +78,6 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // offset of its partition was sent meanwhile. Consumer thread only.
   std::map<kafka::TopicPartition, std::int64_t> last_sent_;
   std::map<kafka::TopicPartition, std::int64_t> failed_commits_;
-  double pending_reported_ = 0;  // this loop's share of the pending-records gauge
-  std::latch* leave_together_ = nullptr;
 };
 
 }  // namespace hookstream::dispatcher

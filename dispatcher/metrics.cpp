@@ -70,7 +70,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 }
 
 void Metrics::set_consumer_lag(const std::map<std::string, std::int64_t>& by_topic) {
-  std::lock_guard lock(lag_mu_);
+  for (auto& [topic, gauge] : lag_by_topic_)
+    if (!by_topic.contains(topic)) gauge->Set(0);
   for (const auto& [topic, lag] : by_topic) {
     auto it = lag_by_topic_.find(topic);
     if (it == lag_by_topic_.end())

@@ -9,7 +9,6 @@
 #include <array>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "common/http/outcome.hpp"
@@ -36,10 +35,8 @@ class Metrics {
   void rate_limit_parked() { rate_limit_parked_->Increment(); }
   void attempt_started() { in_flight_->Increment(); }
   void attempt_finished() { in_flight_->Decrement(); }
-  // Each consumer (events, retries) reports the change of its own count; the gauge is their sum.
-  void pending_records_change(double delta) { pending_records_->Increment(delta); }
-  // Per topic, from the consumer that reads them (it gives each of its topics, 0 when none of
-  // the topic's partitions is assigned here).
+  void set_pending_records(double n) { pending_records_->Set(n); }
+  // Per topic; topics missing from `by_topic` (no longer assigned here) read 0.
   void set_consumer_lag(const std::map<std::string, std::int64_t>& by_topic);
   void set_paused_endpoints(std::int64_t n) { paused_now_->Set(static_cast<double>(n)); }
   std::string serialize() const;
@@ -64,8 +61,7 @@ class Metrics {
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* pending_records_;
   prometheus::Family<prometheus::Gauge>* lag_;
-  std::mutex lag_mu_;  // the two consumer threads report lag
-  std::map<std::string, prometheus::Gauge*, std::less<>> lag_by_topic_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> lag_by_topic_;  // consumer thread only
   prometheus::Gauge* paused_now_;
 };
 

@@ -106,7 +106,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config,
           {"enable.auto.commit", "false"},
           {"enable.auto.offset.store", "false"},
           {"auto.offset.reset", "earliest"},
-          {"partition.assignment.strategy", "cooperative-sticky"},
+          {"partition.assignment.strategy", "roundrobin"},
           {"session.timeout.ms", std::to_string(options.session_timeout.count())},
           {"max.poll.interval.ms", std::to_string(options.max_poll_interval.count())},
           // What librdkafka fetches ahead of the application (64 MiB by default): the consumer

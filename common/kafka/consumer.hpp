@@ -3,14 +3,21 @@
 // enable.auto.offset.store=false, auto.offset.reset=earliest): nothing is committed unless the
 // caller commits it, so a record is acknowledged only after it has been fully handled.
 //
-// Rebalancing is incremental (partition.assignment.strategy = cooperative-sticky): when a member
-// joins or leaves, only the partitions that change owner are revoked (the listener commits what
-// was finished for them) and assigned; the others keep being read throughout. The sticky assignor
-// balances the number of partitions per member, not per topic, so a member should subscribe to
-// topics that carry like load (the dispatcher runs one member for the events topic and one for
-// the retry tiers: dispatcher/consumer_loop.hpp). A deployment may still choose an eager strategy
-// (e.g. roundrobin) through HOOKSTREAM_RDKAFKA_PARTITION_ASSIGNMENT_STRATEGY; the listener handles
-// both protocols. Members of one group must agree on the protocol.
+// Rebalancing is eager, with the roundrobin assignor (partition.assignment.strategy =
+// roundrobin): every member subscribes to the same topics (events and every retry tier), and
+// roundrobin deals each topic's partitions out evenly, so every member gets its share of the
+// events topic. cooperative-sticky was used before and is not: it balances only the total
+// partition count, so with two members one got all 128 events partitions and the other all the
+// retry tiers (the chaos suite's sigterm_under_load found it). Eager means a rebalance revokes
+// every partition (the listener commits what was finished) and assigns again. Incremental
+// rebalances (one member per feed, so that cooperative-sticky's per-member count is a fair share of
+// the events topic) were built and measured on 2026-12-04 and taken back: librdkafka before 2.10
+// (Debian 12 has 2.0.2) refuses commits made during a cooperative rebalance with ILLEGAL_GENERATION
+// (confluentinc/librdkafka#4059, fixed by #4908), so the commit on revocation failed and the next
+// owner replayed the records: chaos_dispatcher_crashes duplicated 940-2,370 pairs of 10,000 against
+// ~150 with eager rebalances. A deployment may
+// still choose another strategy through HOOKSTREAM_RDKAFKA_PARTITION_ASSIGNMENT_STRATEGY; the
+// listener handles both protocols.
 //
 // Threading: one thread uses a Consumer. Listener and callbacks run inside poll()/poll_batch()
 // (and close()), on that thread.
