@@ -238,17 +238,20 @@ asio::awaitable<Response> recover(RequestContext& ctx) {
 
   // Their events (one is gone once older than the log's retention), then every attempt to Kafka
   // at once: the call waits for the slowest acknowledgement, not for their sum.
+  std::vector<store::Delivery> queued;
+  for (auto& d : *failed)
+    if (mine.contains(d.id)) queued.push_back(std::move(d));
   std::vector<std::pair<std::string, kafka::Record>> attempts;
   std::vector<std::string> not_queued;
   std::size_t events_gone = 0;
-  for (const auto& d : *failed) {
-    if (!mine.contains(d.id)) continue;
-    auto event = co_await s.deliveries.load_event(d);
-    if (event) {
-      attempts.emplace_back(d.id, next_attempt(s, d, *event));
+  auto events = co_await s.deliveries.load_events(queued);
+  for (std::size_t i = 0; i < queued.size(); ++i) {
+    const auto& d = queued[i];
+    if (events && (*events)[i]) {
+      attempts.emplace_back(d.id, next_attempt(s, d, *(*events)[i]));
     } else {
       not_queued.push_back(d.id);
-      if (event.error().code == store::StoreErrc::not_found) ++events_gone;
+      if (events && (*events)[i].error().code == store::StoreErrc::not_found) ++events_gone;
     }
   }
   if (!attempts.empty()) {

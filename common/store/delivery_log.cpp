@@ -165,7 +165,42 @@ asio::awaitable<Result<Event, StoreError>> DeliveryLog::load_event(const Deliver
     if (!r) co_return fail(unavailable(r.error()));
     if (r->is_string()) co_return decode_kept_event(d.tenant, d.event_id, r->as_string());
   }
-  // Kept by a dispatcher before 0.3: a hash of its own.
+  co_return co_await load_legacy_event(d);
+}
+
+asio::awaitable<Result<std::vector<Result<Event, StoreError>>, StoreError>>
+DeliveryLog::load_events(const std::vector<Delivery>& deliveries) {
+  std::vector<std::vector<std::string>> reads;
+  for (const auto& d : deliveries)
+    if (!d.event_key.empty())
+      reads.push_back(cmd("HGET", d.event_key, kept_event_field(d.tenant, d.event_id)));
+  std::vector<redis::Reply> replies;
+  if (!reads.empty()) {
+    auto r = co_await redis_.pipeline(std::move(reads));
+    if (!r) co_return fail(unavailable(r.error()));
+    replies = std::move(*r);
+  }
+  std::vector<Result<Event, StoreError>> out;
+  out.reserve(deliveries.size());
+  std::size_t next = 0;
+  for (const auto& d : deliveries) {
+    if (!d.event_key.empty()) {
+      const auto& reply = replies[next++];
+      if (reply.is_string()) {
+        out.push_back(decode_kept_event(d.tenant, d.event_id, reply.as_string()));
+        continue;
+      }
+    }
+    auto legacy = co_await load_legacy_event(d);
+    if (!legacy && legacy.error().code == StoreErrc::unavailable)
+      co_return fail(std::move(legacy).error());
+    out.push_back(std::move(legacy));
+  }
+  co_return out;
+}
+
+// Kept by a dispatcher before 0.3: a hash of its own.
+asio::awaitable<Result<Event, StoreError>> DeliveryLog::load_legacy_event(const Delivery& d) {
   auto r = co_await redis_.command(cmd("HGETALL", legacy_event_key(d.tenant, d.event_id)));
   if (!r) co_return fail(unavailable(r.error()));
   const auto f = to_fields(*r);

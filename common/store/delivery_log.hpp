@@ -73,6 +73,11 @@ class DeliveryLog {
   asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update);
   // The event of a delivery, as it was published, for a redelivery.
   asio::awaitable<Result<Event, StoreError>> load_event(const Delivery& delivery);
+  // The events of many deliveries (recover), in order, read in one round trip (events kept by a
+  // dispatcher before 0.3 are read one by one). The call fails as a whole when Redis does not
+  // answer; an event no longer kept is not_found in its place.
+  asio::awaitable<Result<std::vector<Result<Event, StoreError>>, StoreError>> load_events(
+      const std::vector<Delivery>& deliveries);
 
   // Newest first. `cursor` is opaque (from next_cursor).
   asio::awaitable<Result<DeliveryPage, StoreError>> list(std::string_view webhook_id,
@@ -95,6 +100,7 @@ class DeliveryLog {
       std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now);
 
  private:
+  asio::awaitable<Result<Event, StoreError>> load_legacy_event(const Delivery& delivery);
   // Whether this entry should count and age the webhook's index: every max_per_webhook/16th
   // (at most every 64th) new delivery a writer logs for it, counted in buckets of webhook ids.
   bool check_bound(std::string_view webhook_id);
