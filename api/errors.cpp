@@ -70,6 +70,10 @@ Response success(http::status status, nlohmann::json data) {
   return json_response(status, {{"success", true}, {"data", std::move(data)}});
 }
 
+nlohmann::json optional_time(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
+}
+
 Response no_content() {
   Response res{http::status::no_content, 11};
   res.set(http::field::cache_control, "no-store");

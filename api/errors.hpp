@@ -4,10 +4,12 @@
 //   {"success":false,"error":{"code":…,"message":…,"details":{…}}}
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/http_server.hpp"
+#include "common/time.hpp"
 
 namespace hookstream::api {
 
@@ -38,5 +40,8 @@ Response json_response(http::status status, const nlohmann::json& body);
 Response success(http::status status, nlohmann::json data);
 Response no_content();
 Response error_response(const ApiError& error);
+
+// An optional time as every response writes it: RFC 3339 in UTC, or null.
+nlohmann::json optional_time(const std::optional<TimePoint>& t);
 
 }  // namespace hookstream::api

@@ -7,17 +7,14 @@ using nlohmann::json;
 json api_key_json(const store::ApiKey& k) {
   json scopes = json::array();
   for (auto s : k.scopes) scopes.push_back(to_string(s));
-  auto t = [](const std::optional<TimePoint>& tp) {
-    return tp ? json(format_rfc3339(*tp)) : json(nullptr);
-  };
   return {{"id", k.id},
           {"name", k.name},
           {"scopes", scopes},
           {"rate_limit", k.rate_limit ? json(*k.rate_limit) : json(nullptr)},
           {"prefix", k.display_prefix},
           {"created_at", format_rfc3339(k.created_at)},
-          {"expires_at", t(k.expires_at)},
-          {"revoked_at", t(k.revoked_at)}};
+          {"expires_at", optional_time(k.expires_at)},
+          {"revoked_at", optional_time(k.revoked_at)}};
 }
 
 namespace {

@@ -18,10 +18,6 @@ constexpr std::size_t kMaxResponseBody = 1024;
 // A recover queues at most this many deliveries per call (the rest: call again, `more`).
 constexpr std::size_t kMaxRecoverPerCall = 1000;
 
-json optional_time(const std::optional<TimePoint>& t) {
-  return t ? json(format_rfc3339(*t)) : json(nullptr);
-}
-
 json delivery_json(const store::Delivery& d, bool with_attempts) {
   json out = {{"id", d.id},
               {"webhook_id", d.webhook_id},

@@ -9,10 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-json optional_time(const std::optional<TimePoint>& t) {
-  return t ? json(format_rfc3339(*t)) : json(nullptr);
-}
-
 // The stored filter (compact JSON the API validated) as JSON; null when none.
 json filter_json(const std::optional<std::string>& filter) {
   if (!filter) return nullptr;
