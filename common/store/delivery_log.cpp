@@ -159,13 +159,11 @@ asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(AttemptUp
 }
 
 asio::awaitable<Result<Event, StoreError>> DeliveryLog::load_event(const Delivery& d) {
-  if (!d.event_key.empty()) {
-    auto r =
-        co_await redis_.command(cmd("HGET", d.event_key, kept_event_field(d.tenant, d.event_id)));
-    if (!r) co_return fail(unavailable(r.error()));
-    if (r->is_string()) co_return decode_kept_event(d.tenant, d.event_id, r->as_string());
-  }
-  co_return co_await load_legacy_event(d);
+  // Named, not a braced temporary in the co_await expression: GCC 12 destroys those twice.
+  const std::vector<Delivery> one{d};
+  auto events = co_await load_events(one);
+  if (!events) co_return fail(std::move(events).error());
+  co_return std::move(events->front());
 }
 
 asio::awaitable<Result<std::vector<Result<Event, StoreError>>, StoreError>>
