@@ -1,22 +1,10 @@
 #include "common/http/webhook_request.hpp"
 
-#include <algorithm>
-#include <cctype>
-
+#include "common/ascii.hpp"
 #include "common/log.hpp"
 #include "common/signing.hpp"
 
 namespace hookstream::http {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
 
 bool is_reserved_header(std::string_view name) {
   static constexpr std::string_view kReserved[] = {"host",
@@ -37,9 +25,9 @@ bool is_reserved_header(std::string_view name) {
                                                    "proxy-authorization",
                                                    "proxy-connection"};
   for (auto r : kReserved)
-    if (iequals(name, r)) return true;
+    if (iequals_ascii(name, r)) return true;
   constexpr std::string_view kOwn = "x-hookstream-";
-  return name.size() >= kOwn.size() && iequals(name.substr(0, kOwn.size()), kOwn);
+  return name.size() >= kOwn.size() && iequals_ascii(name.substr(0, kOwn.size()), kOwn);
 }
 
 Result<PreparedEndpoint> prepare_endpoint(const WebhookTarget& target) {

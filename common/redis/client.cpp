@@ -13,6 +13,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "common/ascii.hpp"
 #include "common/log.hpp"
 #include "common/redis/asio_adapter.hpp"
 
@@ -27,17 +28,6 @@ std::string millis_text(Millis d) {
   return std::to_string(d.count()) + " ms";
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  const auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // Commands that break "one reply per command, in order", on which the whole client rests: pub/sub
 // and MONITOR switch hiredis into push mode, CLIENT REPLY OFF|SKIP suppresses replies.
 std::optional<std::string> unsupported(const std::vector<std::string>& command) {
@@ -45,9 +35,9 @@ std::optional<std::string> unsupported(const std::vector<std::string>& command) 
   const std::string_view name = command.front();
   for (std::string_view push : {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE",
                                 "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR"}) {
-    if (iequals(name, push)) return std::string(name) + " is not supported by this client";
+    if (iequals_ascii(name, push)) return std::string(name) + " is not supported by this client";
   }
-  if (iequals(name, "CLIENT") && command.size() > 1 && iequals(command[1], "REPLY")) {
+  if (iequals_ascii(name, "CLIENT") && command.size() > 1 && iequals_ascii(command[1], "REPLY")) {
     return "CLIENT REPLY is not supported by this client";
   }
   return std::nullopt;

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
@@ -56,12 +57,19 @@ class ObjectWriter {
   void close() { out_ += '}'; }
 
  private:
+  // ,"name": written in one step (four appends cost ~170 instructions per field).
   void key(std::string_view name) {
-    if (!first_) out_ += ',';
+    const std::size_t at = out_.size();
+    const std::size_t comma = first_ ? 0 : 1;
     first_ = false;
-    out_ += '"';
-    out_ += name;
-    out_ += "\":";
+    out_.resize(at + comma + name.size() + 3);
+    char* p = out_.data() + at;
+    if (comma != 0) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    p[0] = '"';
+    p[1] = ':';
   }
   std::string& out_;
   bool first_ = true;

@@ -36,6 +36,20 @@ TEST(AppendJsonString, MatchesNlohmannForEverySingleByteAndForMixedText) {
   for (const auto& s : cases) EXPECT_EQ(appended(s), nlohmann_dump(s)) << s;
 }
 
+// Plain text is skipped 8 bytes at a time: every byte, at every place in and around those words,
+// must still be found.
+TEST(AppendJsonString, FindsEveryByteAtEveryPlaceOfALongerString) {
+  const std::string plain = "abcdefghijklmnopqrstuvwxyz0123";
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t at = 0; at < plain.size(); ++at) {
+      std::string s = plain;
+      s[at] = static_cast<char>(b);
+      EXPECT_EQ(appended(s), nlohmann_dump(s)) << "byte " << b << " at " << at;
+    }
+  }
+  EXPECT_EQ(appended(plain.substr(0, 16)), "\"" + plain.substr(0, 16) + "\"");
+}
+
 TEST(AppendJsonString, AppendsAfterWhatIsThereEvenWhenFallingBackToNlohmann) {
   EXPECT_EQ(appended("a\"b", "x:"), "x:\"a\\\"b\"");
   EXPECT_EQ(appended("caf\xc3\xa9", "x:"), "x:" + nlohmann_dump("caf\xc3\xa9"));
