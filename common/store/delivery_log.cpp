@@ -61,7 +61,7 @@ bool DeliveryLog::check_bound(std::string_view webhook_id) {
 }
 
 asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::record_batch(
-    std::vector<AttemptUpdate> entries) {
+    const std::vector<AttemptUpdate>& entries) {
   std::vector<WebhookHealth> out(entries.size());
   if (entries.empty()) co_return out;
   TimePoint now = entries.front().attempt.at;
@@ -153,7 +153,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
 asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(AttemptUpdate update) {
   std::vector<AttemptUpdate> one;
   one.push_back(std::move(update));
-  auto r = co_await record_batch(std::move(one));
+  auto r = co_await record_batch(one);
   if (!r) co_return fail(std::move(r).error());
   co_return r->front();
 }

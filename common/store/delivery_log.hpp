@@ -68,8 +68,9 @@ class DeliveryLog {
   // answers each entry's webhook health after it, in order. An entry whose attempt is logged
   // already (sent again after a timeout) changes nothing and is not counted again. Entries of a
   // deleted webhook are not logged (webhook_exists is false).
+  // `entries` must outlive the awaitable.
   asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> record_batch(
-      std::vector<AttemptUpdate> entries);
+      const std::vector<AttemptUpdate>& entries);
   asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update);
   // The event of a delivery, as it was published, for a redelivery.
   asio::awaitable<Result<Event, StoreError>> load_event(const Delivery& delivery);

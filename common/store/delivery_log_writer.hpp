@@ -58,23 +58,25 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
 
  private:
   using Answer = Result<WebhookHealth, StoreError>;
-  struct Waiting {
-    AttemptUpdate update;
-    Completion<Answer> done;
+  // Entries and their callers' completions, in the same order.
+  struct Batch {
+    std::vector<AttemptUpdate> updates;
+    std::vector<Completion<Answer>> answers;
   };
   void schedule_flush();
   // Whether what is waiting is worth a call now that it lingered (or is full).
   bool dense() const;
   void arm_linger();
   void flush();
-  asio::awaitable<void> send(std::vector<Waiting> batch);
+  asio::awaitable<void> send(Batch batch);
 
   asio::any_io_executor executor_;
   DeliveryLog& log_;
   BatchLimits limits_;
-  std::vector<Waiting> waiting_;
+  std::vector<AttemptUpdate> updates_;  // waiting to be sent
+  std::vector<Completion<Answer>> answers_;
   std::unordered_map<std::string, std::size_t> waiting_per_webhook_;
-  std::chrono::steady_clock::time_point gathering_since_{};  // when waiting_ stopped being empty
+  std::chrono::steady_clock::time_point gathering_since_{};  // when updates_ stopped being empty
   asio::steady_timer linger_;
   bool linger_armed_ = false;
   bool send_now_ = false;  // an entry that is waited on, or one that lingered long enough

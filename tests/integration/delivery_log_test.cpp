@@ -154,7 +154,7 @@ TEST_F(DeliveryLogTest, OneCallLogsABatchAtAboutOneRedisCommandPerDelivery) {
     batch.push_back(std::move(u));
   }
   const auto before = commands_run();
-  auto r = await(log.record_batch(std::move(batch)));
+  auto r = await(log.record_batch(batch));
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->size(), 200u);
   EXPECT_TRUE(r->back().webhook_exists);
@@ -188,7 +188,7 @@ TEST_F(DeliveryLogTest, ManyDeliveriesEventsAreReadTogetherAndOneNoLongerKeptIsN
     u.event = e;
     batch.push_back(std::move(u));
   }
-  ASSERT_TRUE(await(log.record_batch(std::move(batch))));
+  ASSERT_TRUE(await(log.record_batch(batch)));
   auto page = await(log.list("wh_a", std::nullopt, 10, std::nullopt));
   ASSERT_TRUE(page);
   ASSERT_EQ(page->deliveries.size(), 4u);
@@ -249,7 +249,7 @@ TEST_F(DeliveryLogTest, AttemptsAreCountedPerHourOnceEachWithTheirDurations) {
     batch.back().attempt.duration_ms = durations[n];
   }
   auto failed_again = batch.back();  // as after a Redis timeout whose call had landed
-  ASSERT_TRUE(await(log.record_batch(std::move(batch))));
+  ASSERT_TRUE(await(log.record_batch(batch)));
   ASSERT_TRUE(await(log.record(failed_again)));
   ASSERT_TRUE(await(log.record(entry("wh_a", 9, true, now_ - 2h))));  // two hours earlier
 
@@ -285,7 +285,7 @@ TEST_F(DeliveryLogTest, InABatchOnlyTheEntryThatPausedTheEndpointSaysSo) {
   create_webhook("wh_a");
   std::vector<AttemptUpdate> batch;
   for (int n = 0; n < 4; ++n) batch.push_back(entry("wh_a", n, false, now_));
-  auto r = await(log.record_batch(std::move(batch)));
+  auto r = await(log.record_batch(batch));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->size(), 4u);
   for (std::size_t i = 0; i < 4; ++i) {
