@@ -1,6 +1,8 @@
 #pragma once
-// ASCII case-insensitive comparison, for protocol tokens (HTTP header names, Redis command names).
-// Not std::tolower: that is a call into the C locale per character.
+// ASCII helpers for protocol tokens and ids: case-insensitive comparison (HTTP header names, Redis
+// command names; not std::tolower, a call into the C locale per character) and character sets as
+// tables (not find_first_not_of, which searches the whole set again for every character).
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -16,5 +18,23 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
+
+// A set of characters, e.g. `constexpr CharSet kIdChars("abc...")`.
+class CharSet {
+ public:
+  constexpr explicit CharSet(std::string_view chars) {
+    for (const char c : chars) in_[static_cast<unsigned char>(c)] = true;
+  }
+  constexpr bool contains(char c) const { return in_[static_cast<unsigned char>(c)]; }
+  // Whether every character of `text` is in the set (true for an empty text).
+  constexpr bool all_of(std::string_view text) const {
+    for (const char c : text)
+      if (!contains(c)) return false;
+    return true;
+  }
+
+ private:
+  std::array<bool, 256> in_{};
+};
 
 }  // namespace hookstream

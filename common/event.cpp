@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.hpp"
 #include "common/json.hpp"
 
 namespace hookstream {
@@ -38,10 +39,9 @@ Result<void> validate_event_type_syntax(std::string_view type) {
 }
 
 Result<void> validate_event_id(std::string_view id) {
-  const bool ok = !id.empty() && id.size() <= kMaxEventIdLength &&
-                  id.find_first_not_of(
-                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789_-.:") == std::string_view::npos;
+  static constexpr CharSet kIdChars(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:");
+  const bool ok = !id.empty() && id.size() <= kMaxEventIdLength && kIdChars.all_of(id);
   if (!ok)
     return fail("invalid_event_id", "event id " + json_string(id.substr(0, 140)) +
                                         " must be 1-128 characters of [A-Za-z0-9_.:-]");
@@ -49,10 +49,10 @@ Result<void> validate_event_id(std::string_view id) {
 }
 
 Result<void> validate_tenant_id(std::string_view tenant) {
-  const bool ok = !tenant.empty() && tenant.size() <= kMaxTenantLength &&
-                  tenant.find_first_not_of(
-                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789_-.") == std::string_view::npos;
+  static constexpr CharSet kTenantChars(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");
+  const bool ok =
+      !tenant.empty() && tenant.size() <= kMaxTenantLength && kTenantChars.all_of(tenant);
   if (!ok)
     return fail("invalid_tenant", "tenant " + json_string(tenant.substr(0, 80)) +
                                       " must be 1-64 characters of [A-Za-z0-9_.-]");

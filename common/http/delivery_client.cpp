@@ -43,20 +43,12 @@ DeliveryResult failure(Outcome outcome, std::string error, std::string remote_ad
   return r;
 }
 
-// RFC 9110 token characters, as a table: checked for every header of every request.
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
-  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}();
+// RFC 9110 token characters, checked for every header of every request.
+constexpr CharSet kTokenChars(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#$%&'*+-.^_`|~");
 
 bool is_token(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return kTokenChars[static_cast<unsigned char>(c)];
-  });
+  return !name.empty() && kTokenChars.all_of(name);
 }
 
 // Beast 1.74 writes header values verbatim, so a CR or LF would split the request. (Not

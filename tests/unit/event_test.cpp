@@ -84,6 +84,21 @@ TEST_F(EventTest, RefusesBadInputNamingTheField) {
   }
 }
 
+TEST(EventIds, EveryByteIsAcceptedExactlyWhenItIsOneOfTheAllowedCharacters) {
+  const auto allowed = [](int b, std::string_view extra) {
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+           extra.find(static_cast<char>(b)) != std::string_view::npos;
+  };
+  for (int b = 0; b < 256; ++b) {
+    const std::string with = "evt_01" + std::string(1, static_cast<char>(b)) + "x";
+    EXPECT_EQ(validate_event_id(with).ok(), allowed(b, "_-.:")) << "byte " << b;
+    EXPECT_EQ(validate_tenant_id(with).ok(), allowed(b, "_-.")) << "byte " << b;
+  }
+  EXPECT_FALSE(validate_event_id("").ok());
+  EXPECT_FALSE(validate_event_id(std::string(129, 'a')).ok());
+  EXPECT_TRUE(validate_event_id(std::string(128, 'a')).ok());
+}
+
 TEST_F(EventTest, DataIsValidatedLikeTheDispatcherDoes) {
   // nlohmann::json::accept's verdict, as before: integers beyond 64 bits, a key given twice, and
   // no depth limit.
