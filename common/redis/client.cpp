@@ -4,12 +4,14 @@
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <type_traits>
 
@@ -60,12 +62,22 @@ void ignore_sigpipe() {
 // One caller's command() or pipeline() call: its commands are written together and it completes
 // once, when the last of its replies is in or the connection failed.
 struct Request {
-  explicit Request(Commands cmds) : commands(std::move(cmds)) {}
+  explicit Request(Commands cmds) : owned(std::move(cmds)), commands(&owned) {}
+  // The caller's commands, read until they are written: the caller outlives the request (it
+  // awaits its completion), and large ones (the delivery log's batches) are not copied.
+  explicit Request(const Commands* borrowed) : commands(borrowed) {}
   virtual ~Request() = default;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
 
-  Commands commands;         // released once hiredis has its own copy
+  // Once hiredis has its own copy.
+  void release() {
+    owned = {};
+    commands = &owned;
+  }
+
+  Commands owned;
+  const Commands* commands;  // `owned` or borrowed
   std::size_t expected = 0;  // replies hiredis will report (one per command it accepted)
   std::size_t answered = 0;
   std::vector<Reply> replies;
@@ -81,7 +93,8 @@ namespace {
 template <typename Handler>
 class RequestFor final : public Request {
  public:
-  RequestFor(Commands cmds, Handler handler, const asio::any_io_executor& fallback)
+  template <typename Cmds>  // Commands, or const Commands* (borrowed)
+  RequestFor(Cmds cmds, Handler handler, const asio::any_io_executor& fallback)
       : Request(std::move(cmds)),
         work_(asio::prefer(asio::get_associated_executor(handler, fallback),
                            asio::execution::outstanding_work.tracked)),
@@ -125,14 +138,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t pending() const { return waiting_.size() + in_flight_.size(); }
 
   void start(std::unique_ptr<Request> request) {
-    for (const auto& command : request->commands) {
+    for (const auto& command : *request->commands) {
       if (auto why = unsupported(command)) {
         request->error = RedisError{RedisErrc::protocol_error, std::move(*why)};
         request->complete();
         return;
       }
     }
-    if (request->commands.empty()) {
+    if (request->commands->empty()) {
       request->complete();
       return;
     }
@@ -272,16 +285,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write(std::unique_ptr<Request> request) {
     request->deadline = Clock::now() + config_.command_timeout;
     std::size_t accepted = 0;
-    for (const auto& command : request->commands) {
+    for (const auto& command : *request->commands) {
       if (!submit(&Connection::on_reply, request.get(), command)) break;
       ++accepted;
     }
     request->expected = accepted;
-    if (accepted < request->commands.size()) {
+    if (accepted < request->commands->size()) {
       // Only while hiredis is tearing the context down; the accepted ones still get callbacks.
       request->error = RedisError{RedisErrc::disconnected, "Redis connection is closing"};
     }
-    request->commands = {};
+    request->release();
     if (accepted == 0) {
       request->complete();
       return;
@@ -466,10 +479,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 namespace {
 
-template <typename Token>
-auto async_run(std::shared_ptr<Connection> connection, Commands commands, Token&& token) {
+// `commands`: Commands, or const Commands* that outlives the operation.
+template <typename Token, typename Cmds>
+auto async_run(std::shared_ptr<Connection> connection, Cmds commands, Token&& token) {
   return asio::async_initiate<Token, void(Replies)>(
-      [](auto handler, std::shared_ptr<Connection> conn, Commands cmds) {
+      [](auto handler, std::shared_ptr<Connection> conn, Cmds cmds) {
         using Handler = std::decay_t<decltype(handler)>;
         const auto& executor = conn->executor();
         conn->start(
@@ -506,23 +520,33 @@ asio::awaitable<Result<std::vector<Reply>, RedisError>> Client::pipeline(
 
 asio::awaitable<Result<Reply, RedisError>> Client::eval_script(const Script& script,
                                                                std::vector<std::string> keys,
-                                                               std::vector<std::string> args) {
+                                                               std::vector<std::string> args,
+                                                               Commands before) {
   auto connection = connection_;  // the Client may be destroyed while this is suspended
-  const auto build = [&](std::string verb, const std::string& script_arg) {
-    std::vector<std::string> command;
-    command.reserve(3 + keys.size() + args.size());
-    command.push_back(std::move(verb));
-    command.push_back(script_arg);
-    command.push_back(std::to_string(keys.size()));
-    command.insert(command.end(), keys.begin(), keys.end());
-    command.insert(command.end(), args.begin(), args.end());
-    return Commands{std::move(command)};
-  };
-  auto first = co_await async_run(connection, build("EVALSHA", script.sha1()), asio::use_awaitable);
+  // Built once, the arguments moved in, and lent to the requests (not copied): a delivery log
+  // batch is kilobytes per entry. NOSCRIPT: the same command again as EVAL.
+  std::vector<std::string> eval;
+  eval.reserve(3 + keys.size() + args.size());
+  eval.push_back("EVALSHA");
+  eval.push_back(script.sha1());
+  eval.push_back(std::to_string(keys.size()));
+  std::move(keys.begin(), keys.end(), std::back_inserter(eval));
+  std::move(args.begin(), args.end(), std::back_inserter(eval));
+  const std::size_t first_count = before.size();
+  before.push_back(std::move(eval));
+  const Commands* const commands = &before;
+  auto first = co_await async_run(connection, commands, asio::use_awaitable);
   if (!first) co_return fail(std::move(first).error());
-  Reply reply = std::move(first->front());
+  for (std::size_t i = 0; i < first_count; ++i)
+    if ((*first)[i].is_error()) co_return std::move((*first)[i]);
+  Reply reply = std::move(first->back());
   if (!reply.is_error() || !reply.as_string().starts_with("NOSCRIPT")) co_return reply;
-  auto second = co_await async_run(connection, build("EVAL", script.source()), asio::use_awaitable);
+  Commands again;
+  again.push_back(std::move(before.back()));
+  again.front()[0] = "EVAL";
+  again.front()[1] = script.source();
+  const Commands* const retry = &again;
+  auto second = co_await async_run(connection, retry, asio::use_awaitable);
   if (!second) co_return fail(std::move(second).error());
   co_return std::move(second->front());
 }

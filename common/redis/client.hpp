@@ -85,10 +85,14 @@ class Client {
       std::vector<std::vector<std::string>> commands);
 
   // EVALSHA, and EVAL when the server answers NOSCRIPT (which also caches the script again).
-  // `script` must outlive the call (it is read again after the first reply).
-  asio::awaitable<Result<Reply, RedisError>> eval_script(const Script& script,
-                                                         std::vector<std::string> keys,
-                                                         std::vector<std::string> args);
+  // `script` must outlive the call (it is read again after the first reply). `before`: commands
+  // written ahead of the script in the same round trip (large values go there rather than through
+  // the script's arguments, which Redis' Lua hashes byte by byte); they are not sent again on
+  // NOSCRIPT, so they must be idempotent, and the first of their replies that is an error is
+  // answered in place of the script's (which then ran, or not, as Redis decided).
+  asio::awaitable<Result<Reply, RedisError>> eval_script(
+      const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
+      std::vector<std::vector<std::string>> before = {});
 
   // Drops the connection now: outstanding commands complete with `disconnected`. A later command
   // connects again.

@@ -18,7 +18,7 @@ const redis::Script kListScript{std::string(lua::list_deliveries)};
 const redis::Script kRequeueScript{std::string(lua::requeue_deliveries)};
 
 // Values per entry in the record script's ARGV (lua/record_deliveries.lua).
-constexpr std::size_t kEntryArgs = 12;
+constexpr std::size_t kEntryArgs = 9;
 
 std::string_view kind_code(LogEntryKind kind) {
   switch (kind) {
@@ -71,23 +71,29 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   const std::string bucket =
       "hs:evb:" + head.delivery_id + ":" + std::to_string(head.attempt.number) + ":" + ms_text(now);
 
-  std::vector<std::string> events;  // field, value pairs; an event once per batch
-  std::vector<std::string> args;
-  args.reserve(8 + entries.size() * (kEntryArgs + 2));
-  args.push_back(std::to_string(limits_.retention.count()));
-  args.push_back(std::to_string(limits_.pause_after_failures));
-  args.push_back(std::to_string(limits_.max_per_webhook));
-  args.push_back(std::string(kChangesChannel));
-  args.push_back(ms_text(now));
-  args.push_back(bucket);
+  // The batch's events, once each, in one hash with the retention as its TTL: written in the same
+  // round trip ahead of the script (not through its arguments, which Redis' Lua hashes byte by
+  // byte). Idempotent, like the script: a batch sent again writes the same values.
+  std::vector<std::string> events{"HSET", bucket};
   std::unordered_set<const Event*> kept;  // a batch of 512 is searched once per entry
   for (const auto& e : entries) {
     if (!e.event || !kept.insert(e.event.get()).second) continue;
     events.push_back(kept_event_field(e.event->tenant, e.event->id));
     events.push_back(encode_kept_event(*e.event));
   }
-  args.push_back(std::to_string(kept.size()));
-  std::move(events.begin(), events.end(), std::back_inserter(args));
+  std::vector<std::vector<std::string>> before;
+  if (!kept.empty()) {
+    before.push_back(std::move(events));
+    before.push_back(cmd("PEXPIRE", bucket, std::to_string(limits_.retention.count())));
+  }
+
+  std::vector<std::string> args;
+  args.reserve(5 + entries.size() * kEntryArgs);
+  args.push_back(std::to_string(limits_.retention.count()));
+  args.push_back(std::to_string(limits_.pause_after_failures));
+  args.push_back(std::to_string(limits_.max_per_webhook));
+  args.push_back(std::string(kChangesChannel));
+  args.push_back(ms_text(now));
 
   for (const auto& e : entries) {
     const bool deferred = e.kind == LogEntryKind::deferred;
@@ -112,18 +118,15 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     args.push_back(e.webhook_id);
     args.push_back(std::to_string(e.attempt.number));
     args.push_back(encode_record(r));
-    args.push_back(attempt);
     args.push_back(index_member(e.created_at, e.delivery_id));
     args.push_back(check_bound(e.webhook_id) ? "1" : "0");
     args.push_back(e.success ? "1" : e.disable_endpoint ? "g" : "0");
-    args.push_back(std::string(to_string(e.status)));
-    args.push_back(e.next_retry_at ? ms_text(*e.next_retry_at) : "");
     args.push_back(e.kind == LogEntryKind::attempt
                        ? std::to_string(duration_bucket(e.attempt.duration_ms))
                        : std::string());
   }
 
-  auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args));
+  auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args), std::move(before));
   if (!r) co_return fail(unavailable(r.error()));
   if (r->is_error())
     co_return fail(StoreError{StoreErrc::unavailable, "delivery log script: " + r->debug_string()});

@@ -64,7 +64,8 @@ class DeliveryLog {
  public:
   DeliveryLog(redis::Client& redis, DeliveryLogLimits limits) : redis_(redis), limits_(limits) {}
 
-  // Logs every entry, and keeps their events, in one script call (lua/record_deliveries.lua);
+  // Logs every entry in one script call (lua/record_deliveries.lua), its events kept by an HSET
+  // written ahead of it in the same round trip;
   // answers each entry's webhook health after it, in order. An entry whose attempt is logged
   // already (sent again after a timeout) changes nothing and is not counted again. Entries of a
   // deleted webhook are not logged (webhook_exists is false).

@@ -393,6 +393,41 @@ TEST(RedisClient, EvalScriptFallsBackToEvalAfterScriptFlush) {
   });
 }
 
+// Commands given to eval_script to go first are written ahead of the script in the same round
+// trip, once (not again when the script has to be sent as EVAL); an error among their replies is
+// the answer.
+TEST(RedisClient, EvalScriptWritesTheCommandsGivenToGoFirstAheadOfItOnce) {
+  RedisServer server;
+  asio::io_context io;
+  Client client(io.get_executor(), server.config());
+  const Script read_both("return {redis.call('GET', KEYS[1]), redis.call('INCR', KEYS[2])}");
+  const std::vector<std::string> keys = {"value", "writes"};
+  const std::vector<std::string> no_args;
+  const auto before = [](const std::string& value) {
+    return std::vector<std::vector<std::string>>{{"SET", "value", value}, {"INCR", "writes"}};
+  };
+  run(io, [&]() -> asio::awaitable<void> {
+    // Named, not temporaries in the co_await expressions: GCC 12 destroys those twice.
+    const auto one = before("one"), two = before("two");
+    const auto first = co_await client.eval_script(read_both, keys, no_args, one);
+    CO_ASSERT_TRUE(first) << describe(first);
+    EXPECT_EQ(*first, Reply::array({Reply::string("one"), Reply::integer(2)}));
+
+    EXPECT_EQ(text_of(co_await client.command("SCRIPT", "FLUSH")), "OK");
+    const auto again = co_await client.eval_script(read_both, keys, no_args, two);
+    CO_ASSERT_TRUE(again) << describe(again);
+    // One INCR before it, once, although the script went twice (NOSCRIPT, then EVAL).
+    EXPECT_EQ(*again, Reply::array({Reply::string("two"), Reply::integer(4)}));
+
+    const std::vector<std::vector<std::string>> failing = {{"INCR", "value"}};  // not a number
+    const auto failed = co_await client.eval_script(read_both, keys, no_args, failing);
+    CO_ASSERT_TRUE(failed) << describe(failed);
+    EXPECT_TRUE(failed->is_error()) << describe(failed);
+    EXPECT_NE(std::string(failed->as_string()).find("not an integer"), std::string::npos)
+        << describe(failed);
+  });
+}
+
 TEST(RedisClient, AuthenticatesWithPasswordAndUsername) {
   RedisServer server(RedisServerOptions{.requirepass = "s3cret pass"});
   asio::io_context io;

@@ -3,35 +3,29 @@
 -- Redis or a replicated primary; not Redis Cluster).
 --
 -- ARGV[1] retention ms, [2] consecutive failures that pause, [3] index bound per webhook,
--- [4] changes channel, [5] now ms, [6] event bucket key, [7] number of events E, then E pairs
--- (field "<tenant>:<event id>", the kept event), then the entries, 12 values each:
+-- [4] changes channel, [5] now ms, then the entries, 9 values each:
 --   kind ('a' attempt, 'n' not attempted, 'd' deferred), delivery id, webhook id, attempt number,
---   record JSON (the whole record, as it is when new), attempt JSON ('' for 'd'), index member,
+--   record JSON (the whole record as it is when new, its one attempt included), index member,
 --   bound check ('1': count and age the webhook's index), outcome ('1' success, '0' failure,
---   'g' 410 Gone), status, next_retry_at ms (''), duration bucket of an attempt
---   (common/store/webhook_stats.hpp).
+--   'g' 410 Gone), duration bucket of an attempt (common/store/webhook_stats.hpp).
+-- The batch's events are not arguments: the caller writes them (HSET and PEXPIRE of the bucket its
+-- records name) in the same round trip, ahead of this call. Redis' Lua hashes every byte of every
+-- argument, and the events were most of them.
 -- Returns, per webhook in the batch: webhook id, status ('gone' when deleted), consecutive_fails,
 -- and the position in the batch (1-based) of the entry that paused or disabled it, '0' if none.
 --
 -- Per delivery this costs one SET (a new record, with its TTL); per webhook in the batch an HMGET
 -- of its health, one ZADD of its new index members, its health written when it changed (and
--- last_delivery_at at most once a second); per batch one HSET and PEXPIRE of the kept events, and
--- an HMGET, HSET and PEXPIREAT of the hour's attempt counts (hs:stats:<hour>). The
+-- last_delivery_at at most once a second); per batch an HMGET, HSET and PEXPIREAT of the hour's
+-- attempt counts (hs:stats:<hour>). The
 -- writer (delivery_log_writer.cpp) gathers several entries per webhook before it calls. A
 -- record that exists already (a retry, a redelivery, a record read twice) is read and merged.
 -- An attempt already in its record (a batch sent again after a timeout, a record consumed twice)
 -- is not logged or counted again: health counting and the hourly counts are idempotent.
 local retention, pause_after = tonumber(ARGV[1]), tonumber(ARGV[2])
 local max, channel, now = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local bucket = ARGV[6]
-local nevents = tonumber(ARGV[7])
-local first = 8 + 2 * nevents
-local F = 12
-
-if nevents > 0 then
-  redis.call('HSET', bucket, unpack(ARGV, 8, first - 1))
-  redis.call('PEXPIRE', bucket, retention)
-end
+local first = 6
+local F = 9
 
 -- A record as a table: the JSON string, or a hash written before 0.3 (attempts in "a<N>" fields
 -- or, before 0.2, in a "<key>:attempts" list).
@@ -92,7 +86,9 @@ local function write(i, key)
         'delivered_at', 'next_retry_at'}) do
       rec[name] = fresh[name]
     end
-    attempts[#attempts + 1] = cjson.decode(ARGV[i + 5])
+    if type(fresh.attempts) == 'table' and fresh.attempts[1] then
+      attempts[#attempts + 1] = fresh.attempts[1]
+    end
     table.sort(attempts, function(x, y) return tonumber(x.number) < tonumber(y.number) end)
     while #attempts > 50 do table.remove(attempts, 1) end
   end
@@ -142,17 +138,17 @@ for _, wh in ipairs(order) do
       local written = write(i, 'hs:dlv:' .. ARGV[i + 1])
       if written == 'new' then
         members[#members + 1] = 0
-        members[#members + 1] = ARGV[i + 6]
-        if ARGV[i + 7] == '1' then check = true end
+        members[#members + 1] = ARGV[i + 5]
+        if ARGV[i + 6] == '1' then check = true end
       end
       if written ~= 'duplicate' and ARGV[i] == 'a' then
         counted = true
-        local outcome = ARGV[i + 8]
+        local outcome = ARGV[i + 7]
         if outcome == '1' then fails = 0 else fails = fails + 1 end
         last_ok = outcome == '1' and '1' or '0'
         count(wh .. ':a')
         count(wh .. (outcome == '1' and ':s' or ':f'))
-        count(wh .. ':d' .. ARGV[i + 11])
+        count(wh .. ':d' .. ARGV[i + 8])
         if outcome == 'g' and status ~= 'disabled' then
           status, changed, changed_by = 'disabled', true, (i - first) / F + 1
         elseif outcome ~= '1' and status == 'active' and fails >= pause_after then
