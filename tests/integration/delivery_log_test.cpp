@@ -280,6 +280,30 @@ TEST_F(DeliveryLogTest, AttemptsAreCountedPerHourOnceEachWithTheirDurations) {
   EXPECT_LE(ttl, 26 * 3'600'000);
 }
 
+// A fan-out batch: one entry for each of 3,000 webhooks makes 9,000 hourly-count fields (attempts,
+// successes, a duration bucket), more values than Redis' Lua can pass to one call. The whole batch
+// is logged and counted (it failed as a whole, and was sent again and again, before).
+TEST_F(DeliveryLogTest, ABatchOverThousandsOfWebhooksIsLoggedAndCounted) {
+  DeliveryLog log(client_, {});
+  std::vector<AttemptUpdate> batch;
+  for (int w = 0; w < 3000; ++w) {
+    const auto id = "wh_" + std::to_string(w);
+    create_webhook(id);
+    batch.push_back(entry(id, 1, true, now_));
+  }
+  const auto logged = await(log.record_batch(batch));
+  ASSERT_TRUE(logged) << logged.error().message;
+  EXPECT_EQ(delivery_records(), 3000);
+  WebhookStats stats(client_);
+  for (const char* id : {"wh_0", "wh_1500", "wh_2999"}) {
+    const auto day = await(stats.last_day(id, now_));
+    ASSERT_TRUE(day) << day.error().message;
+    EXPECT_EQ(day->back().attempts, 1) << id;
+    EXPECT_EQ(day->back().successes, 1) << id;
+    EXPECT_EQ(index_size(id), 1) << id;
+  }
+}
+
 TEST_F(DeliveryLogTest, InABatchOnlyTheEntryThatPausedTheEndpointSaysSo) {
   DeliveryLog log(client_, {.pause_after_failures = 2});
   create_webhook("wh_a");

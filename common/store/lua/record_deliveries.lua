@@ -27,6 +27,22 @@ local max, channel, now = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local first = 6
 local F = 9
 
+-- Redis' Lua passes at most ~8,000 values to one call ("too many results to unpack"): a long
+-- argument list (a fan-out batch's hourly counts, 3 fields and values for each of 1,000 webhooks)
+-- goes in calls of at most CHUNK values, even, so field/value and score/member pairs stay whole.
+-- Returns the replies' elements, in order.
+local CHUNK = 4000
+local function call_chunked(command, key, list)
+  local replies = {}
+  for s = 1, #list, CHUNK do
+    local part = redis.call(command, key, unpack(list, s, math.min(s + CHUNK - 1, #list)))
+    if type(part) == 'table' then
+      for j = 1, #part do replies[#replies + 1] = part[j] end
+    end
+  end
+  return replies
+end
+
 -- A record as a table: the JSON string, or a hash written before 0.3 (attempts in "a<N>" fields
 -- or, before 0.2, in a "<key>:attempts" list).
 local function load(key)
@@ -157,7 +173,7 @@ for _, wh in ipairs(order) do
       end
     end
     local index = whkey .. ':deliveries'
-    if #members > 0 then redis.call('ZADD', index, unpack(members)) end
+    if #members > 0 then call_chunked('ZADD', index, members) end
     if check then
       -- Trimmed in steps, each one DEL and one ZREM for many entries: by count once the index
       -- holds an eighth more than its bound (at most 256 a call), and by age.
@@ -204,13 +220,13 @@ end
 if #added_fields > 0 then
   local hour = math.floor(now / 3600000)
   local stats = 'hs:stats:' .. hour
-  local current = redis.call('HMGET', stats, unpack(added_fields))
+  local current = call_chunked('HMGET', stats, added_fields)
   local values = {}
   for j, field in ipairs(added_fields) do
     values[#values + 1] = field
     values[#values + 1] = (tonumber(current[j]) or 0) + added[field]
   end
-  redis.call('HSET', stats, unpack(values))
+  call_chunked('HSET', stats, values)
   redis.call('PEXPIREAT', stats, (hour + 26) * 3600000)
 end
 return out
