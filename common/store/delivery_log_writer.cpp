@@ -17,10 +17,10 @@ asio::awaitable<Result<WebhookHealth, StoreError>> BatchedDeliveryLog::record(
     AttemptUpdate update) {
   co_return co_await await_completion<Answer>([this, &update](Completion<Answer> done) {
     if (!update.success) send_now_ = true;
-    if (updates_.empty()) gathering_since_ = std::chrono::steady_clock::now();
+    if (waiting_.empty()) gathering_since_ = std::chrono::steady_clock::now();
     ++waiting_per_webhook_[update.webhook_id];
-    updates_.push_back(std::move(update));
-    answers_.push_back(std::move(done));
+    waiting_.updates.push_back(std::move(update));
+    waiting_.answers.push_back(std::move(done));
     schedule_flush();
   });
 }
@@ -28,9 +28,9 @@ asio::awaitable<Result<WebhookHealth, StoreError>> BatchedDeliveryLog::record(
 // A flush is posted behind the work already queued, so the entries settled in this tick go
 // together; while the in-flight calls are unanswered, or successes linger, entries keep gathering.
 void BatchedDeliveryLog::schedule_flush() {
-  if (flush_posted_ || updates_.empty() || in_flight_ >= limits_.max_calls_in_flight) return;
+  if (flush_posted_ || waiting_.empty() || in_flight_ >= limits_.max_calls_in_flight) return;
   const bool full =
-      updates_.size() >= limits_.max_entries || (updates_.size() >= limits_.full_batch && dense());
+      waiting_.size() >= limits_.max_entries || (waiting_.size() >= limits_.full_batch && dense());
   if (!send_now_ && !full) {
     arm_linger();
     return;
@@ -45,7 +45,7 @@ void BatchedDeliveryLog::schedule_flush() {
 bool BatchedDeliveryLog::dense() const {
   const auto webhooks = waiting_per_webhook_.size();
   return webhooks < limits_.many_webhooks ||
-         updates_.size() >= limits_.entries_per_webhook * webhooks;
+         waiting_.size() >= limits_.entries_per_webhook * webhooks;
 }
 
 void BatchedDeliveryLog::arm_linger() {
@@ -55,7 +55,7 @@ void BatchedDeliveryLog::arm_linger() {
   linger_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;  // the writer is going away
     linger_armed_ = false;
-    if (updates_.empty()) return;
+    if (waiting_.empty()) return;
     if (!dense() && std::chrono::steady_clock::now() - gathering_since_ < limits_.sparse_linger) {
       arm_linger();
       return;
@@ -66,34 +66,38 @@ void BatchedDeliveryLog::arm_linger() {
 }
 
 void BatchedDeliveryLog::flush() {
-  while (!updates_.empty() && in_flight_ < limits_.max_calls_in_flight) {
-    const auto n = std::min(updates_.size(), limits_.max_entries);
-    Batch batch;
-    if (n == updates_.size()) {  // the usual case: all of it, without moving an entry
-      batch.updates.swap(updates_);
-      batch.answers.swap(answers_);
-      updates_.reserve(n);
-      answers_.reserve(n);
-    } else {
-      const auto end = static_cast<long>(n);
-      batch.updates.assign(std::make_move_iterator(updates_.begin()),
-                           std::make_move_iterator(updates_.begin() + end));
-      batch.answers.assign(std::make_move_iterator(answers_.begin()),
-                           std::make_move_iterator(answers_.begin() + end));
-      updates_.erase(updates_.begin(), updates_.begin() + end);
-      answers_.erase(answers_.begin(), answers_.begin() + end);
-    }
+  while (!waiting_.empty() && in_flight_ < limits_.max_calls_in_flight) {
+    const auto n = std::min(waiting_.size(), limits_.max_entries);
+    auto batch = waiting_.take_front(n);
     for (const auto& u : batch.updates) {
       const auto it = waiting_per_webhook_.find(u.webhook_id);
       if (--it->second == 0) waiting_per_webhook_.erase(it);
     }
-    if (!updates_.empty()) gathering_since_ = std::chrono::steady_clock::now();
+    if (!waiting_.empty()) gathering_since_ = std::chrono::steady_clock::now();
     ++in_flight_;
     ++calls_sent_;
     entries_sent_ += n;
     asio::co_spawn(executor_, send(std::move(batch)), log::on_exception("delivery log batch"));
   }
-  if (updates_.empty()) send_now_ = false;
+  if (waiting_.empty()) send_now_ = false;
+}
+
+BatchedDeliveryLog::Batch BatchedDeliveryLog::Batch::take_front(std::size_t n) {
+  Batch front;
+  if (n == size()) {
+    std::swap(front, *this);
+    updates.reserve(n);
+    answers.reserve(n);
+    return front;
+  }
+  const auto end = static_cast<long>(n);
+  front.updates.assign(std::make_move_iterator(updates.begin()),
+                       std::make_move_iterator(updates.begin() + end));
+  front.answers.assign(std::make_move_iterator(answers.begin()),
+                       std::make_move_iterator(answers.begin() + end));
+  updates.erase(updates.begin(), updates.begin() + end);
+  answers.erase(answers.begin(), answers.begin() + end);
+  return front;
 }
 
 asio::awaitable<void> BatchedDeliveryLog::send(Batch batch) {
@@ -106,7 +110,7 @@ asio::awaitable<void> BatchedDeliveryLog::send(Batch batch) {
     else
       std::move(batch.answers[i])(Answer(fail(answer.error())));
   }
-  if (!updates_.empty()) schedule_flush();
+  if (!waiting_.empty()) schedule_flush();
 }
 
 }  // namespace hookstream::store

@@ -62,6 +62,10 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   struct Batch {
     std::vector<AttemptUpdate> updates;
     std::vector<Completion<Answer>> answers;
+    std::size_t size() const { return updates.size(); }
+    bool empty() const { return updates.empty(); }
+    // The first `n` entries; all of them without moving an entry (the usual case).
+    Batch take_front(std::size_t n);
   };
   void schedule_flush();
   // Whether what is waiting is worth a call now that it lingered (or is full).
@@ -73,10 +77,9 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   asio::any_io_executor executor_;
   DeliveryLog& log_;
   BatchLimits limits_;
-  std::vector<AttemptUpdate> updates_;  // waiting to be sent
-  std::vector<Completion<Answer>> answers_;
+  Batch waiting_;  // to be sent
   std::unordered_map<std::string, std::size_t> waiting_per_webhook_;
-  std::chrono::steady_clock::time_point gathering_since_{};  // when updates_ stopped being empty
+  std::chrono::steady_clock::time_point gathering_since_{};  // when waiting_ stopped being empty
   asio::steady_timer linger_;
   bool linger_armed_ = false;
   bool send_now_ = false;  // an entry that is waited on, or one that lingered long enough

@@ -343,6 +343,33 @@ TEST_F(DeliveryLogTest, TheBatchedWriterSendsWhatSettledInOneTickAsOneCall) {
   EXPECT_EQ(index_size("wh_b"), 25);
 }
 
+// More than a call's max_entries waiting: the first max_entries go in one call, the rest after,
+// each answered with its own webhook's health.
+TEST_F(DeliveryLogTest, TheBatchedWriterSplitsWhatExceedsOneCall) {
+  DeliveryLog log(client_, {});
+  BatchedDeliveryLog writer(io_.get_executor(), log,
+                            {.max_entries = 4, .max_calls_in_flight = 1, .linger = 0ms});
+  create_webhook("wh_a");
+  create_webhook("wh_b");
+  int answered = 0;
+  for (int n = 0; n < 10; ++n)
+    asio::co_spawn(
+        io_,
+        [&, n]() -> asio::awaitable<void> {
+          auto h = co_await writer.record(entry(n % 2 ? "wh_a" : "wh_b", n, true, now_));
+          if (h && h->webhook_exists) ++answered;
+          if (answered == 10) io_.stop();
+        },
+        asio::detached);
+  io_.restart();
+  io_.run_for(10s);
+  EXPECT_EQ(answered, 10);
+  EXPECT_EQ(writer.entries_sent(), 10u);
+  EXPECT_EQ(writer.calls_sent(), 3u);  // 4, 4, 2
+  EXPECT_EQ(index_size("wh_a"), 5);
+  EXPECT_EQ(index_size("wh_b"), 5);
+}
+
 // Successes linger for a fuller batch (a script call's fixed cost is most of a small one's); an
 // entry that is waited on (a failure) goes at once and takes them along.
 TEST_F(DeliveryLogTest, SuccessesLingerUntilAFailureOrTheBatchIsFull) {
