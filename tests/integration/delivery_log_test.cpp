@@ -69,6 +69,24 @@ class DeliveryLogTest : public ::testing::Test {
     return total;
   }
 
+  // `n` successes settled in one tick, alternately for wh_a and wh_b, through `writer`; how many
+  // were answered with their webhook's health (within 10 s).
+  int record_alternately(BatchedDeliveryLog& writer, int n) {
+    int answered = 0;
+    for (int i = 0; i < n; ++i)
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            auto h = co_await writer.record(entry(i % 2 ? "wh_a" : "wh_b", i, true, now_));
+            if (h && h->webhook_exists) ++answered;
+            if (answered == n) io_.stop();
+          },
+          asio::detached);
+    io_.restart();
+    io_.run_for(10s);
+    return answered;
+  }
+
   std::int64_t index_size(const std::string& id) {
     return redis({"ZCARD", webhook_deliveries_key(id)}).as_integer().value_or(-1);
   }
@@ -324,19 +342,7 @@ TEST_F(DeliveryLogTest, TheBatchedWriterSendsWhatSettledInOneTickAsOneCall) {
   BatchedDeliveryLog writer(io_.get_executor(), log);
   create_webhook("wh_a");
   create_webhook("wh_b");
-  int answered = 0;
-  for (int n = 0; n < 50; ++n)
-    asio::co_spawn(
-        io_,
-        [&, n]() -> asio::awaitable<void> {
-          auto h = co_await writer.record(entry(n % 2 ? "wh_a" : "wh_b", n, true, now_));
-          if (h && h->webhook_exists) ++answered;
-          if (answered == 50) io_.stop();
-        },
-        asio::detached);
-  io_.restart();
-  io_.run_for(10s);
-  EXPECT_EQ(answered, 50);
+  EXPECT_EQ(record_alternately(writer, 50), 50);
   EXPECT_EQ(writer.entries_sent(), 50u);
   EXPECT_LE(writer.calls_sent(), 2u);
   EXPECT_EQ(index_size("wh_a"), 25);
@@ -351,19 +357,7 @@ TEST_F(DeliveryLogTest, TheBatchedWriterSplitsWhatExceedsOneCall) {
                             {.max_entries = 4, .max_calls_in_flight = 1, .linger = 0ms});
   create_webhook("wh_a");
   create_webhook("wh_b");
-  int answered = 0;
-  for (int n = 0; n < 10; ++n)
-    asio::co_spawn(
-        io_,
-        [&, n]() -> asio::awaitable<void> {
-          auto h = co_await writer.record(entry(n % 2 ? "wh_a" : "wh_b", n, true, now_));
-          if (h && h->webhook_exists) ++answered;
-          if (answered == 10) io_.stop();
-        },
-        asio::detached);
-  io_.restart();
-  io_.run_for(10s);
-  EXPECT_EQ(answered, 10);
+  EXPECT_EQ(record_alternately(writer, 10), 10);
   EXPECT_EQ(writer.entries_sent(), 10u);
   EXPECT_EQ(writer.calls_sent(), 3u);  // 4, 4, 2
   EXPECT_EQ(index_size("wh_a"), 5);
