@@ -113,7 +113,12 @@ async function start() {
 }
 
 // ---- Routing: #/ endpoints, #/new, #/types, #/e/<id>, #/e/<id>/edit.
+// Every route is a new page. A view that waits on the API shows what it loaded only while its page
+// is still the current one: a slow endpoint list must not replace the endpoint opened meanwhile.
+let currentPage = 0;
+const stillOn = (n) => n === currentPage;
 function route() {
+  currentPage++;
   if (!token) return signInView();
   const parts = location.hash.slice(2).split("/");
   say("");
@@ -126,16 +131,18 @@ function route() {
 
 // ---- Endpoints.
 async function listView() {
+  const on = currentPage;
   show(h("h1", {}, "Endpoints"), h("p", {}, "Loading…"));
   const all = [];
   let cursor = null;
   do {
-    const page = await act(null, () => api("GET", `/webhooks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
-    if (!page) return;
-    all.push(...page.webhooks);
-    cursor = page.next_cursor;
+    const got = await act(null, () => api("GET", `/webhooks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+    if (!got || !stillOn(on)) return;
+    all.push(...got.webhooks);
+    cursor = got.next_cursor;
   } while (cursor);
   const rates = await Promise.all(all.map((w) => api("GET", `/webhooks/${w.id}/stats`).then((s) => s.totals).catch(() => null)));
+  if (!stillOn(on)) return;
   const rows = all.map((w, i) => h("tr", {},
     h("td", { "data-label": "Endpoint", class: "url" }, h("div", {}, h("a", { href: `#/e/${w.id}` }, w.url),
       w.description ? h("div", { class: "hint" }, w.description) : null)),
@@ -157,8 +164,9 @@ function secretBox(secret) {
 }
 
 async function endpointView(id, notice) {
+  const on = currentPage;
   const w = await act(null, () => api("GET", `/webhooks/${id}`));
-  if (!w) return;
+  if (!w || !stillOn(on)) return;
   const hook = w.webhook;
   const pingOut = h("div", { id: "ping-result" });
   const since = h("input", { type: "datetime-local", id: "recover-since",
@@ -298,8 +306,9 @@ async function attempts(id, did) {
 
 // ---- Create and edit.
 async function editView(id) {
+  const on = currentPage;
   const w = await act(null, () => api("GET", `/webhooks/${id}`));
-  if (w) formView(w.webhook);
+  if (w && stillOn(on)) formView(w.webhook);
 }
 function formView(hook) {
   const f = (name, label, input, hint) => [h("label", { for: name }, label, hint ? h("span", { class: "hint" }, ` ${hint}`) : null), input];

@@ -187,6 +187,34 @@ flow("works 390 px wide", async () => {
   await narrow.close();
 });
 
+flow("an endpoint opened while the list still loads stays open when the list arrives", async () => {
+  // The list's first page is held back until the endpoint is shown, then let through; once the
+  // page's API calls have been quiet for a while, the endpoint must still be what is shown.
+  let asked, release;
+  const requested = new Promise((r) => (asked = r));
+  const held = new Promise((r) => (release = r));
+  const listUrl = (u) => u.pathname.endsWith("/v1/webhooks") && u.searchParams.has("limit");
+  let inflight = 0, quietSince = Date.now();
+  const started = (q) => q.url().includes("/v1/") && inflight++;
+  const ended = (q) => q.url().includes("/v1/") && (inflight--, (quietSince = Date.now()));
+  page.on("request", started).on("requestfinished", ended).on("requestfailed", ended);
+  await page.route(listUrl, async (r) => { asked(); await held; await r.continue(); });
+  try {
+    await page.goto(`${API}/portal/#/`);  // the same document: the token is kept
+    await requested;
+    await page.goto(`${API}/portal/#/e/${state.good}`);
+    await page.getByRole("button", { name: "Send test ping" }).waitFor();
+    release();
+    await eventually("the page's API calls are done", async () => inflight === 0 && Date.now() - quietSince > 500);
+    assert.ok(await page.getByRole("button", { name: "Send test ping" }).isVisible(), "the endpoint was replaced");
+    assert.equal(await page.getByRole("heading", { name: "Endpoints" }).count(), 0);
+  } finally {
+    release();
+    await page.unroute(listUrl);
+    page.off("request", started).off("requestfinished", ended).off("requestfailed", ended);
+  }
+});
+
 flow("keyboard only: every action of an endpoint is reached with Tab and works with Enter", async () => {
   await page.goto("about:blank");
   await page.goto(`${API}/portal/`);
