@@ -103,6 +103,9 @@ ApiError to_api_error(const store::StoreError& e, std::string_view what) {
       return {ApiErrc::resource_not_found, std::string(what) + " not found"};
     case store::StoreErrc::unavailable:
       return {ApiErrc::service_unavailable, "storage is unavailable; retry shortly"};
+    case store::StoreErrc::refused:
+      log::error("redis refused a write", {{"error", e.message}});
+      return {ApiErrc::service_unavailable, "storage refused the write; retry shortly"};
     case store::StoreErrc::corrupt:
       log::error("corrupt record in redis", {{"error", e.message}});
       return {ApiErrc::internal_error, "internal error"};

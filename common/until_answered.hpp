@@ -30,7 +30,7 @@ std::invoke_result_t<Call> until_answered(std::string_view what, Call call, Retr
     auto answer = co_await call();
     if (answer || !retriable(answer.error()) || stopping()) co_return answer;
     if (round == 0)
-      log::warn("no answer; trying again", {{"what", what}, {"error", answer.error().message}});
+      log::warn("failed; trying again", {{"what", what}, {"error", answer.error().message}});
     asio::steady_timer timer(co_await asio::this_coro::executor, retry_pause(round));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -43,6 +43,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
       "hookstream_permanent_write_failures_total",
       "Writes Redis or Kafka refused for good (a dead letter skipped, a retry that could not be "
       "queued and was logged as failed, a delivery log entry lost); each is logged as an error");
+  auto& log_calls = prometheus::BuildCounter()
+                        .Name("hookstream_delivery_log_calls_total")
+                        .Help(
+                            "Delivery log script calls (one per batch) by result: answered, "
+                            "no_answer (Redis down or slow), refused (Redis said no: out of "
+                            "memory, a read-only replica, a script error; logged as an error)")
+                        .Register(*registry_);
+  log_calls_answered_ = &log_calls.Add({{"result", "answered"}});
+  log_calls_unanswered_ = &log_calls.Add({{"result", "no_answer"}});
+  log_calls_refused_ = &log_calls.Add({{"result", "refused"}});
+  log_entries_ = counter("hookstream_delivery_log_entries_total",
+                         "Entries sent in delivery log script calls (a failed call's are sent "
+                         "again and counted again)");
   rate_limit_reservations_ =
       counter("hookstream_rate_limit_reservations_total",
               "Batches of send slots of rate-limited endpoints taken from Redis");
@@ -83,6 +96,16 @@ void Metrics::set_consumer_lag(const std::map<std::string, std::int64_t>& by_top
 void Metrics::attempt(http::Outcome outcome, double seconds) {
   attempts_by_outcome_[static_cast<std::size_t>(outcome)]->Increment();
   latency_->Observe(seconds);
+}
+
+void Metrics::delivery_log_call(std::size_t entries, const store::StoreError* failure) {
+  log_entries_->Increment(static_cast<double>(entries));
+  if (failure == nullptr)
+    log_calls_answered_->Increment();
+  else if (failure->code == store::StoreErrc::refused)
+    log_calls_refused_->Increment();
+  else
+    log_calls_unanswered_->Increment();
 }
 
 std::string Metrics::serialize() const {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/http/outcome.hpp"
+#include "common/store/errors.hpp"
 
 namespace hookstream::dispatcher {
 
@@ -28,6 +29,8 @@ class Metrics {
   void deferred() { deferred_->Increment(); }
   void filtered(std::size_t deliveries) { filtered_->Increment(static_cast<double>(deliveries)); }
   void permanent_failure() { permanent_failures_->Increment(); }
+  // One delivery log script call of `entries` entries: answered, or why not.
+  void delivery_log_call(std::size_t entries, const store::StoreError* failure);
   // Rate limits: deliveries held back at limited endpoints (each shard adds its change), slot
   // batches taken from Redis, deliveries parked because a limited endpoint's backlog was full.
   void rate_limit_backlog_change(double change) { rate_limit_backlog_->Increment(change); }
@@ -55,6 +58,10 @@ class Metrics {
   prometheus::Counter* deferred_;
   prometheus::Counter* filtered_;
   prometheus::Counter* permanent_failures_;
+  prometheus::Counter* log_calls_answered_;
+  prometheus::Counter* log_calls_unanswered_;
+  prometheus::Counter* log_calls_refused_;
+  prometheus::Counter* log_entries_;
   prometheus::Gauge* rate_limit_backlog_;
   prometheus::Counter* rate_limit_reservations_;
   prometheus::Counter* rate_limit_parked_;

@@ -48,7 +48,10 @@ Shard::Shard(const DispatcherConfig& config, std::size_t count, ShardServices se
       redis_(io_.get_executor(), config_.redis),
       webhooks_(redis_, services.clock, services.random, config_.secret_keys),
       delivery_log_(redis_, config_.delivery_log),
-      writer_(io_.get_executor(), delivery_log_),
+      writer_(io_.get_executor(), delivery_log_, {},
+              [&metrics = services.metrics](std::size_t entries, const store::StoreError* failure) {
+                metrics.delivery_log_call(entries, failure);
+              }),
       subscriptions_(io_.get_executor(), redis_, webhooks_, config_.subscription_refresh,
                      services.clock),
       send_slots_(redis_),

@@ -129,7 +129,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args), std::move(before));
   if (!r) co_return fail(unavailable(r.error()));
   if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable, "delivery log script: " + r->debug_string()});
+    co_return fail(StoreError{StoreErrc::refused, "delivery log script: " + r->debug_string()});
   // Per webhook; only the entry that paused or disabled it says so (its 1-based position).
   std::map<std::string_view, std::pair<WebhookHealth, std::size_t>, std::less<>> health;
   for (const auto& w : r->elements()) {
@@ -145,7 +145,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto it = health.find(entries[i].webhook_id);
     if (it == health.end())
-      co_return fail(StoreError{StoreErrc::unavailable,
+      co_return fail(StoreError{StoreErrc::refused,
                                 "delivery log script: no answer for " + entries[i].webhook_id});
     out[i] = it->second.first;
     out[i].status_changed = it->second.second == i + 1;

@@ -7,8 +7,12 @@
 namespace hookstream::store {
 
 BatchedDeliveryLog::BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log,
-                                       BatchLimits limits)
-    : executor_(std::move(executor)), log_(log), limits_(limits), linger_(executor_) {}
+                                       BatchLimits limits, WriteObserver observe)
+    : executor_(std::move(executor)),
+      log_(log),
+      limits_(limits),
+      linger_(executor_),
+      observe_(std::move(observe)) {}
 
 // A coroutine, so that `update` stays in its frame while the initiation runs and is captured by
 // reference: captured by value, the whole entry moved along with the initiation through
@@ -82,6 +86,21 @@ void BatchedDeliveryLog::flush() {
   if (waiting_.empty()) send_now_ = false;
 }
 
+// A refusal is not an outage (those are the callers' "trying again" warnings): Redis is up and says
+// no to every write until someone frees memory or fixes the cause, while the records wait.
+void BatchedDeliveryLog::note(std::size_t entries, const StoreError* failure) {
+  if (observe_) observe_(entries, failure);
+  if (failure != nullptr && failure->code == StoreErrc::refused) {
+    if (refused_in_a_row_++ == 0)
+      log::error("redis refuses the delivery log's writes; the entries are held and sent again",
+                 {{"error", failure->message}, {"entries", entries}});
+  } else if (failure == nullptr && refused_in_a_row_ > 0) {
+    log::info("redis takes the delivery log's writes again",
+              {{"refused_calls", refused_in_a_row_}});
+    refused_in_a_row_ = 0;
+  }
+}
+
 BatchedDeliveryLog::Batch BatchedDeliveryLog::Batch::take_front(std::size_t n) {
   Batch front;
   if (n == size()) {
@@ -104,6 +123,7 @@ asio::awaitable<void> BatchedDeliveryLog::send(Batch batch) {
   // A failed call fails every entry; their callers send them again (counting is idempotent).
   auto answer = co_await log_.record_batch(batch.updates);
   --in_flight_;
+  note(batch.size(), answer ? nullptr : &answer.error());
   for (std::size_t i = 0; i < batch.answers.size(); ++i) {
     if (answer)
       std::move(batch.answers[i])(Answer((*answer)[i]));

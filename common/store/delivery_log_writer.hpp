@@ -6,6 +6,7 @@
 // before Redis answered, so a record's offset is committed only after the batch that logged it.
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -46,10 +47,16 @@ struct BatchLimits {
   Millis sparse_linger{250};
 };
 
-// One per executor (thread), like the Redis client it writes through.
+// What each script call came to, for metrics: its entries, and why it failed (null: answered).
+using WriteObserver = std::function<void(std::size_t entries, const StoreError* failure)>;
+
+// One per executor (thread), like the Redis client it writes through. A call Redis refuses (out of
+// memory, a read-only replica, a script error) fails its entries, which their callers send again;
+// the first refusal of a series is logged as an error with Redis' message, and its end as info.
 class BatchedDeliveryLog final : public DeliveryLogWriter {
  public:
-  BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log, BatchLimits limits = {});
+  BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log, BatchLimits limits = {},
+                     WriteObserver observe = {});
 
   asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update) override;
 
@@ -73,6 +80,7 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   void arm_linger();
   void flush();
   asio::awaitable<void> send(Batch batch);
+  void note(std::size_t entries, const StoreError* failure);
 
   asio::any_io_executor executor_;
   DeliveryLog& log_;
@@ -87,6 +95,8 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   std::size_t in_flight_ = 0;
   std::size_t calls_sent_ = 0;
   std::size_t entries_sent_ = 0;
+  WriteObserver observe_;
+  std::size_t refused_in_a_row_ = 0;  // calls refused since the last one answered
 };
 
 }  // namespace hookstream::store

@@ -7,6 +7,8 @@ namespace hookstream::store {
 
 enum class StoreErrc {
   unavailable,  // Redis did not answer (down, timeout): retry later, HTTP 503
+  refused,      // Redis answered a write with an error (out of memory under maxmemory, a
+                // read-only replica after a failover, a script error): nothing of it was kept
   not_found,    // no such record for this tenant
   corrupt,      // a record that cannot be read back (a bug or a hand edit)
 };
@@ -16,9 +18,11 @@ struct StoreError {
   std::string message;
 };
 
-// Whether the same call may succeed later: only when Redis did not answer.
+// Whether the same call may succeed later: when Redis did not answer, and when it refused a write
+// (memory is freed as entries expire, a replica is promoted; what is refused is held, not lost,
+// and the refusal is logged as an error for an operator).
 inline bool is_retriable(const StoreError& e) {
-  return e.code == StoreErrc::unavailable;
+  return e.code == StoreErrc::unavailable || e.code == StoreErrc::refused;
 }
 
 inline StoreError unavailable(const redis::RedisError& e) {

@@ -364,6 +364,36 @@ TEST_F(DeliveryLogTest, TheBatchedWriterSplitsWhatExceedsOneCall) {
   EXPECT_EQ(index_size("wh_b"), 5);
 }
 
+// Redis out of memory (maxmemory, noeviction) answers the writes with an error: the entry fails as
+// refused, which callers send again (is_retriable), and the observer counts the call as refused;
+// once memory is allowed again the same entry is logged.
+TEST_F(DeliveryLogTest, AWriteRedisRefusesFailsAsRefusedAndIsTakenOnceRedisTakesWritesAgain) {
+  DeliveryLog log(client_, {});
+  std::vector<std::pair<std::size_t, std::optional<StoreErrc>>> calls;
+  BatchedDeliveryLog writer(io_.get_executor(), log, {.linger = 0ms},
+                            [&](std::size_t entries, const StoreError* failure) {
+                              calls.emplace_back(
+                                  entries, failure ? std::optional(failure->code) : std::nullopt);
+                            });
+  create_webhook("wh_a");
+  redis({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  redis({"CONFIG", "SET", "maxmemory", "1"});
+  auto refused = await(writer.record(entry("wh_a", 1, true, now_)));
+  redis({"CONFIG", "SET", "maxmemory", "0"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::refused) << refused.error().message;
+  EXPECT_TRUE(is_retriable(refused.error()));
+  EXPECT_NE(refused.error().message.find("OOM"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(index_size("wh_a"), 0);
+
+  auto logged = await(writer.record(entry("wh_a", 1, true, now_)));
+  ASSERT_TRUE(logged) << logged.error().message;
+  EXPECT_EQ(index_size("wh_a"), 1);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0], std::make_pair(std::size_t{1}, std::optional(StoreErrc::refused)));
+  EXPECT_EQ(calls[1], std::make_pair(std::size_t{1}, std::optional<StoreErrc>()));
+}
+
 // Successes linger for a fuller batch (a script call's fixed cost is most of a small one's); an
 // entry that is waited on (a failure) goes at once and takes them along.
 TEST_F(DeliveryLogTest, SuccessesLingerUntilAFailureOrTheBatchIsFull) {
