@@ -10,7 +10,11 @@ namespace hookstream::dispatcher {
 
 ConsumerLoop::ConsumerLoop(const DispatcherConfig& config, std::vector<Shard*> shards,
                            OffsetTracker& offsets, Metrics& metrics)
-    : config_(config), shards_(std::move(shards)), offsets_(offsets), metrics_(metrics) {}
+    : config_(config),
+      shards_(std::move(shards)),
+      offsets_(offsets),
+      metrics_(metrics),
+      refill_(std::max<std::size_t>(1, config.max_pending_records / 32)) {}
 
 ConsumerLoop::~ConsumerLoop() {
   request_stop();
@@ -68,6 +72,8 @@ void ConsumerLoop::join() {
 
 void ConsumerLoop::record_done(const kafka::TopicPartition& tp, std::int64_t offset) {
   offsets_.complete(tp, offset);
+  const auto finished = finished_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (finished % refill_ != 0 && !wake_each_.load(std::memory_order_relaxed)) return;
   { std::lock_guard lock(mu_); }  // a waiter between its check and its wait is not missed
   cv_.notify_all();
 }
@@ -96,8 +102,10 @@ void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitio
         if (!flow_paused_.contains(tp)) n += offsets_.in_flight(tp);
       return n;
     };
+    wake_each_ = true;
     std::unique_lock lock(mu_);
     cv_.wait_until(lock, started + kRevokeDrain, [&] { return stop_ || count() == 0; });
+    wake_each_ = false;
     unfinished = count();
   }
   const auto waited =
@@ -201,12 +209,18 @@ void ConsumerLoop::loop() {
     // Backpressure: read no more than the pending-record bound allows. Partitions are not paused
     // for it (librdkafka would drop what it fetched ahead and fetch it again after resuming, an
     // idle round trip each time); librdkafka keeps fetching ahead, bounded by
-    // queued.max.messages.kbytes. Full: wait for records to finish, but still poll for one record
-    // every 100 ms, so rebalances, commit results and max.poll.interval.ms are served.
+    // queued.max.messages.kbytes. Full: wait for records to finish (a refill's worth, briefly,
+    // then any), but still poll for one record every 100 ms, so rebalances, commit results and
+    // max.poll.interval.ms are served.
     auto room = this->room();
     if (room == 0) {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, Millis{100}, [&] { return stop_ || this->room() > 0; });
+      cv_.wait_for(lock, kRefillWait, [&] { return stop_ || this->room() >= refill_; });
+      if (!stop_ && this->room() == 0) {
+        wake_each_ = true;
+        cv_.wait_for(lock, Millis{100}, [&] { return stop_ || this->room() > 0; });
+        wake_each_ = false;
+      }
       room = std::max<std::size_t>(this->room(), 1);
     }
     auto batch = consumer_->poll_batch(std::min<std::size_t>(room, 500), Millis{50});

@@ -69,7 +69,16 @@ class ConsumerLoop final : public kafka::RebalanceListener {
 
   // How long a revocation waits for the revoked partitions' records in hand to finish.
   static constexpr Millis kRevokeDrain{5000};
-  std::mutex mu_;  // guards flow_requests_ and wakes drain() and on_revoked()
+  // At the pending-record bound, the consumer waits up to kRefillWait for a refill's worth of
+  // records (refill_) to finish, and is woken by every refill_-th finished record, not by each:
+  // a wake-up per record cost the shard a futex call and the consumer a poll of a few records.
+  // Past kRefillWait it takes any room, woken by each record (finishing is slow then: a stalled
+  // or rate-limited endpoint holds most of the bound).
+  static constexpr Millis kRefillWait{10};
+  const std::size_t refill_;
+  std::atomic<std::size_t> finished_{0};  // records finished, counted to wake every refill_-th
+  std::atomic<bool> wake_each_{false};    // a waiter needs every finished record (slow, revoking)
+  std::mutex mu_;  // guards flow_requests_ and wakes the waits for records to finish
   std::condition_variable cv_;
   std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;
   std::set<kafka::TopicPartition> flow_paused_;  // consumer thread only
