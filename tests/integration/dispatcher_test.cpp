@@ -14,6 +14,20 @@ namespace {
 
 using nlohmann::json;
 
+// Events contact.created for tenant acme, data {"<field>": i} for i in [from, to), published in
+// one hookstream-produce run; its output (one event id a line).
+std::string produce_numbered(Pipeline& p, const std::string& field, int from, int to) {
+  std::string input;
+  for (int i = from; i < to; ++i)
+    input += R"({"tenant":"acme","type":"contact.created","data":{")" + field + R"(":)" +
+             std::to_string(i) + "}}\n";
+  ProcessOptions env;
+  env.env = p.env();
+  const auto produced = run_command({binary_path("hookstream-produce").string()}, input, 60s, env);
+  EXPECT_EQ(produced.exit_code, 0) << produced.err;
+  return produced.out;
+}
+
 class Dispatch : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -402,14 +416,7 @@ TEST(DispatchMetrics, AtThePendingRecordBoundTheConsumerRefillsAsRecordsFinish) 
                       {"HOOKSTREAM_MAX_PENDING_RECORDS", "64"}});
   auto& rx = p.receiver();
   p.create_webhook("/paced", {"contact.created"}, {}, PathBehaviour{.delay_ms = 10ms});
-  std::string input;
-  for (int i = 0; i < 1000; ++i)
-    input +=
-        R"({"tenant":"acme","type":"contact.created","data":{"n":)" + std::to_string(i) + "}}\n";
-  ProcessOptions env;
-  env.env = p.env();
-  const auto produced = run_command({binary_path("hookstream-produce").string()}, input, 30s, env);
-  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  produce_numbered(p, "n", 0, 1000);
   const auto pending = [&] {
     return scrape_metric(metrics_port, "hookstream_consumer_pending_records").value_or(-1);
   };
@@ -448,14 +455,7 @@ TEST(DispatchStop, SigtermWhileRedisIsDownHandsTheRecordsBackWithoutWaitingOutTh
   // Redis goes away; five events reach the dispatcher, which cannot log them (it may POST them:
   // nothing waits on Redis before the POST), so it cannot finish them.
   p.redis().stop();
-  std::string input;
-  for (int i = 1; i <= 5; ++i)
-    input +=
-        R"({"tenant":"acme","type":"contact.created","data":{"n":)" + std::to_string(i) + "}}\n";
-  ProcessOptions env;
-  env.env = p.env();
-  const auto produced = run_command({binary_path("hookstream-produce").string()}, input, 30s, env);
-  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  produce_numbered(p, "n", 1, 6);
   ASSERT_TRUE(eventually(
       [&] { return scrape_metric(metrics_port, "hookstream_consumer_pending_records") == 5.0; },
       20s))
@@ -549,16 +549,8 @@ TEST(DispatchCrash, KillingOneOfThreeDispatchersLosesNothing) {
   auto& rx = p.receiver();
   p.create_webhook("/crash", {"contact.created"});
   constexpr int kEvents = 300;
-  std::string input;
-  for (int i = 0; i < kEvents; ++i)
-    input +=
-        R"({"tenant":"acme","type":"contact.created","data":{"i":)" + std::to_string(i) + "}}\n";
-  ProcessOptions env;
-  env.env = p.env();
   std::set<std::string> published;
-  auto produced = run_command({binary_path("hookstream-produce").string()}, input, 60s, env);
-  ASSERT_EQ(produced.exit_code, 0) << produced.err;
-  std::istringstream lines(produced.out);
+  std::istringstream lines(produce_numbered(p, "i", 0, kEvents));
   for (std::string line; std::getline(lines, line);)
     published.insert(json::parse(line)["id"].get<std::string>());
   ASSERT_EQ(published.size(), static_cast<std::size_t>(kEvents));
