@@ -104,8 +104,8 @@ ApiError to_api_error(const store::StoreError& e, std::string_view what) {
     case store::StoreErrc::unavailable:
       return {ApiErrc::service_unavailable, "storage is unavailable; retry shortly"};
     case store::StoreErrc::refused:
-      log::error("redis refused a write", {{"error", e.message}});
-      return {ApiErrc::service_unavailable, "storage refused the write; retry shortly"};
+      log::error("redis refused a request", {{"error", e.message}});
+      return {ApiErrc::service_unavailable, "storage refused the request; retry shortly"};
     case store::StoreErrc::corrupt:
       log::error("corrupt record in redis", {{"error", e.message}});
       return {ApiErrc::internal_error, "internal error"};

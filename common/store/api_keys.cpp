@@ -149,8 +149,7 @@ asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create(NewApiKey
                                                 {"EXEC"}};
   auto r = co_await redis_.pipeline(std::move(cmds));
   if (!r) co_return fail(unavailable(r.error()));
-  if (!r->back().is_array())
-    co_return fail(StoreError{StoreErrc::unavailable, "redis refused the API key write"});
+  if (!r->back().is_array()) co_return fail(refused("API key write", r->back().debug_string()));
   co_return out;
 }
 
@@ -173,7 +172,7 @@ asio::awaitable<Result<CreatedApiKey, StoreError>> ApiKeyStore::create_portal_to
   auto r = co_await redis_.pipeline(std::move(cmds));
   if (!r) co_return fail(unavailable(r.error()));
   if (!r->back().is_array())
-    co_return fail(StoreError{StoreErrc::unavailable, "redis refused the portal token write"});
+    co_return fail(refused("portal token write", r->back().debug_string()));
   co_return out;
 }
 

@@ -40,7 +40,7 @@ asio::awaitable<Result<std::vector<std::string>, StoreError>> requeue(
   std::move(delivery_ids.begin(), delivery_ids.end(), std::back_inserter(args));
   auto r = co_await redis.eval_script(kRequeueScript, {}, std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error()) co_return fail(StoreError{StoreErrc::unavailable, r->debug_string()});
+  if (r->is_error()) co_return fail(refused("delivery log script", r->debug_string()));
   std::vector<std::string> changed;
   for (const auto& id : r->elements()) changed.emplace_back(id.as_string());
   co_return changed;
@@ -128,8 +128,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
 
   auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args), std::move(before));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::refused, "delivery log script: " + r->debug_string()});
+  if (r->is_error()) co_return fail(refused("delivery log script", r->debug_string()));
   // Per webhook; only the entry that paused or disabled it says so (its 1-based position).
   std::map<std::string_view, std::pair<WebhookHealth, std::size_t>, std::less<>> health;
   for (const auto& w : r->elements()) {
@@ -145,8 +144,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto it = health.find(entries[i].webhook_id);
     if (it == health.end())
-      co_return fail(StoreError{StoreErrc::refused,
-                                "delivery log script: no answer for " + entries[i].webhook_id});
+      co_return fail(refused("delivery log script", "no answer for " + entries[i].webhook_id));
     out[i] = it->second.first;
     out[i].status_changed = it->second.second == i + 1;
   }
@@ -193,8 +191,7 @@ DeliveryLog::load_events(const std::vector<Delivery>& deliveries) {
       }
     }
     auto legacy = co_await load_legacy_event(d);
-    if (!legacy && legacy.error().code == StoreErrc::unavailable)
-      co_return fail(std::move(legacy).error());
+    if (!legacy && is_retriable(legacy.error())) co_return fail(std::move(legacy).error());
     out.push_back(std::move(legacy));
   }
   co_return out;
@@ -227,7 +224,7 @@ asio::awaitable<Result<DeliveryPage, StoreError>> DeliveryLog::list(
                                    status ? std::string(to_string(*status)) : ""};
   auto r = co_await redis_.eval_script(kListScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error()) co_return fail(StoreError{StoreErrc::unavailable, r->debug_string()});
+  if (r->is_error()) co_return fail(refused("delivery log script", r->debug_string()));
   DeliveryPage page;
   const auto& e = r->elements();
   std::string last_member;

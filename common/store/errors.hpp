@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <string_view>
 
 #include "common/redis/errors.hpp"
 
@@ -27,6 +28,13 @@ inline bool is_retriable(const StoreError& e) {
 
 inline StoreError unavailable(const redis::RedisError& e) {
   return {StoreErrc::unavailable, "redis: " + e.message};
+}
+
+// Redis answered, with an error or with a reply the call cannot use (our scripts return no error
+// replies of their own, so it is Redis saying no: OOM, READONLY, an aborted transaction, a script
+// error). `what` names the call.
+inline StoreError refused(std::string_view what, std::string_view reply) {
+  return {StoreErrc::refused, std::string(what) + ": " + std::string(reply)};
 }
 
 }  // namespace hookstream::store

@@ -37,9 +37,7 @@ asio::awaitable<Result<std::optional<std::string>, StoreError>> IdempotencyKeys:
     if (maybe_ran(r.error())) co_await release(keys, pending);
     co_return fail(unavailable(r.error()));
   }
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable,
-                              "idempotency claim failed: " + std::string(r->as_string())});
+  if (r->is_error()) co_return fail(refused("idempotency claim", r->debug_string()));
   if (r->is_string()) co_return std::optional<std::string>(std::string(r->as_string()));
   co_return std::optional<std::string>();
 }

@@ -21,9 +21,7 @@ asio::awaitable<Result<std::int64_t, StoreError>> RequestCounts::count(std::stri
   auto r = co_await redis_.eval_script(kCountScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
   const auto n = r->as_integer();
-  if (!n)
-    co_return fail(
-        StoreError{StoreErrc::unavailable, "rate limit script failed: " + r->debug_string()});
+  if (!n) co_return fail(refused("rate limit script", r->debug_string()));
   co_return *n;
 }
 

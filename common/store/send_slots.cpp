@@ -23,8 +23,7 @@ asio::awaitable<Result<SlotGrant, StoreError>> SendSlots::reserve(
   const auto first_in = e.size() == 3 ? e[1].as_integer() : std::nullopt;
   const auto interval = e.size() == 3 ? e[2].as_integer() : std::nullopt;
   if (!granted || !first_in || !interval || *granted < 0 || *interval <= 0)
-    co_return fail(
-        StoreError{StoreErrc::unavailable, "send slot script failed: " + r->debug_string()});
+    co_return fail(refused("send slot script", r->debug_string()));
   co_return SlotGrant{*granted, std::chrono::microseconds{std::max<std::int64_t>(0, *first_in)},
                       std::chrono::microseconds{*interval}};
 }

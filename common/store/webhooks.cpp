@@ -196,8 +196,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::create(NewWebhook in)
   }
   auto r = co_await redis_.pipeline(std::move(cmds));
   if (!r) co_return fail(unavailable(r.error()));
-  if (!r->back().is_array())
-    co_return fail(StoreError{StoreErrc::unavailable, "redis refused the webhook write"});
+  if (!r->back().is_array()) co_return fail(refused("webhook write", r->back().debug_string()));
   co_return w;
 }
 
@@ -218,8 +217,7 @@ asio::awaitable<Result<WebhookPage, StoreError>> WebhookStore::list(
   std::vector<std::string> args = {start, std::to_string(limit + 1)};
   auto r = co_await redis_.eval_script(kListScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable, std::string(r->as_string())});
+  if (r->is_error()) co_return fail(refused("webhook script", r->debug_string()));
   WebhookPage page;
   const auto& e = r->elements();
   for (std::size_t i = 0; i + 1 < e.size(); i += 2) {
@@ -267,8 +265,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::update(std::string_vi
                                    std::string(kPausedWebhooksKey)};
   auto r = co_await redis_.eval_script(kUpdateScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable, std::string(r->as_string())});
+  if (r->is_error()) co_return fail(refused("webhook script", r->debug_string()));
   co_return parse_webhook(id, *r, keyring_);
 }
 
@@ -281,8 +278,7 @@ asio::awaitable<Result<void, StoreError>> WebhookStore::remove(std::string_view 
                                    std::string(id)};
   auto r = co_await redis_.eval_script(kRemoveScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable, std::string(r->as_string())});
+  if (r->is_error()) co_return fail(refused("webhook script", r->debug_string()));
   if (r->as_integer() != 1)
     co_return fail(StoreError{StoreErrc::not_found, "no webhook " + std::string(id)});
   co_return Result<void, StoreError>{};
@@ -308,8 +304,7 @@ asio::awaitable<Result<Webhook, StoreError>> WebhookStore::rotate_secret(std::st
                                    std::string(kPausedWebhooksKey)};
   auto r = co_await redis_.eval_script(kUpdateScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable, std::string(r->as_string())});
+  if (r->is_error()) co_return fail(refused("webhook script", r->debug_string()));
   co_return parse_webhook(id, *r, keyring_);
 }
 
@@ -319,8 +314,7 @@ asio::awaitable<Result<std::vector<Webhook>, StoreError>> WebhookStore::load_ten
   std::vector<std::string> args = {"-", "0"};
   auto r = co_await redis_.eval_script(kListScript, std::move(keys), std::move(args));
   if (!r) co_return fail(unavailable(r.error()));
-  if (r->is_error())
-    co_return fail(StoreError{StoreErrc::unavailable, std::string(r->as_string())});
+  if (r->is_error()) co_return fail(refused("webhook script", r->debug_string()));
   std::vector<Webhook> out;
   const auto& e = r->elements();
   for (std::size_t i = 0; i + 1 < e.size(); i += 2)
@@ -338,9 +332,7 @@ asio::awaitable<Result<std::int64_t, StoreError>> WebhookStore::cardinality(
   auto r = co_await redis_.command(std::move(command));
   if (!r) co_return fail(unavailable(r.error()));
   const auto count = r->as_integer();
-  if (!count)
-    co_return fail(StoreError{StoreErrc::unavailable,
-                              "redis refused " + name + ": " + std::string(r->as_string())});
+  if (!count) co_return fail(refused(name, r->debug_string()));
   co_return *count;
 }
 
@@ -366,7 +358,7 @@ asio::awaitable<Result<ResealReport, StoreError>> WebhookStore::reseal_all() {
         cmd("SCAN", cursor, "MATCH", "hs:wh:wh_*", "COUNT", "500", "TYPE", "hash"));
     if (!page) co_return fail(unavailable(page.error()));
     if (!page->is_array() || page->elements().size() != 2)
-      co_return fail(StoreError{StoreErrc::unavailable, "unexpected SCAN reply"});
+      co_return fail(refused("SCAN", page->debug_string()));
     cursor = std::string(page->elements()[0].as_string());
     for (const auto& key_reply : page->elements()[1].elements()) {
       const std::string key(key_reply.as_string());
