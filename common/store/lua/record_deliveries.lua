@@ -23,6 +23,9 @@
 -- An attempt already in its record (a batch sent again after a timeout, a record consumed twice)
 -- is not logged or counted again: health counting and the hourly counts are idempotent.
 local retention, pause_after = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- Arguments of redis.call go as strings: a Lua number is formatted with "%.17g" on every call
+-- (snprintf, ~1,500 instructions), so the retention goes to SET as it came and index scores as '0'.
+local retention_ms = ARGV[1]
 local max, channel, now = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local first = 6
 local F = 9
@@ -82,13 +85,14 @@ end
 
 -- Writes entry i's record; returns 'new', 'updated' or 'duplicate'.
 local function write(i, key)
-  local kind, number = ARGV[i], tonumber(ARGV[i + 3])
-  if kind ~= 'd' and number == 1 then
-    if redis.call('SET', key, ARGV[i + 4], 'PX', retention, 'NX') then return 'new' end
+  local kind = ARGV[i]
+  if kind ~= 'd' and ARGV[i + 3] == '1' then
+    if redis.call('SET', key, ARGV[i + 4], 'PX', retention_ms, 'NX') then return 'new' end
   end
+  local number = tonumber(ARGV[i + 3])
   local rec = load(key)
   if not rec then
-    redis.call('SET', key, ARGV[i + 4], 'PX', retention)
+    redis.call('SET', key, ARGV[i + 4], 'PX', retention_ms)
     return 'new'
   end
   if kind ~= 'd' and has_attempt(rec, number) then return 'duplicate' end
@@ -111,18 +115,19 @@ local function write(i, key)
   rec.attempts = attempts
   rec.updated_at = now
   rec.event_key = fresh.event_key
-  redis.call('SET', key, cjson.encode(rec), 'PX', retention)
+  redis.call('SET', key, cjson.encode(rec), 'PX', retention_ms)
   return 'updated'
 end
 
--- The hour's counts this batch adds, by field "<webhook id>:<a|s|f|d<bucket>>".
+-- The hour's counts this batch adds, by field "<webhook id>:<a|s|f|d<bucket>>"; each webhook's
+-- entries are tallied first and their fields named once (not three concatenations an entry).
 local added, added_fields = {}, {}
-local function count(field)
+local function count(field, n)
   if not added[field] then
     added[field] = 0
     added_fields[#added_fields + 1] = field
   end
-  added[field] = added[field] + 1
+  added[field] = added[field] + n
 end
 
 -- The entries of each webhook, in batch order.
@@ -150,10 +155,11 @@ for _, wh in ipairs(order) do
     local fails, counted, last_ok, changed, check = before, false, nil, false, false
     local changed_by = 0
     local members = {}
+    local tally, buckets = {a = 0, s = 0, f = 0}, {}
     for _, i in ipairs(groups[wh]) do
       local written = write(i, 'hs:dlv:' .. ARGV[i + 1])
       if written == 'new' then
-        members[#members + 1] = 0
+        members[#members + 1] = '0'
         members[#members + 1] = ARGV[i + 5]
         if ARGV[i + 6] == '1' then check = true end
       end
@@ -162,9 +168,10 @@ for _, wh in ipairs(order) do
         local outcome = ARGV[i + 7]
         if outcome == '1' then fails = 0 else fails = fails + 1 end
         last_ok = outcome == '1' and '1' or '0'
-        count(wh .. ':a')
-        count(wh .. (outcome == '1' and ':s' or ':f'))
-        count(wh .. ':d' .. ARGV[i + 8])
+        tally.a = tally.a + 1
+        if outcome == '1' then tally.s = tally.s + 1 else tally.f = tally.f + 1 end
+        local bucket = ARGV[i + 8]
+        buckets[bucket] = (buckets[bucket] or 0) + 1
         if outcome == 'g' and status ~= 'disabled' then
           status, changed, changed_by = 'disabled', true, (i - first) / F + 1
         elseif outcome ~= '1' and status == 'active' and fails >= pause_after then
@@ -213,6 +220,10 @@ for _, wh in ipairs(order) do
           'last_delivery_ok', last_ok)
       end
     end
+    for name, n in pairs(tally) do
+      if n > 0 then count(wh .. ':' .. name, n) end
+    end
+    for bucket, n in pairs(buckets) do count(wh .. ':d' .. bucket, n) end
     out[#out + 1] = {wh, status, tostring(fails), tostring(changed_by)}
   end
 end
