@@ -114,7 +114,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     r.event_key = e.event ? std::string_view(bucket) : std::string_view();
     r.attempt_json = attempt;
     args.push_back(std::string(kind_code(e.kind)));
-    args.push_back(e.delivery_id);
+    args.push_back(delivery_key(e.delivery_id));  // the key, not built again in Lua
     args.push_back(e.webhook_id);
     args.push_back(std::to_string(e.attempt.number));
     args.push_back(encode_record(r));

@@ -4,8 +4,9 @@
 --
 -- ARGV[1] retention ms, [2] consecutive failures that pause, [3] index bound per webhook,
 -- [4] changes channel, [5] now ms, then the entries, 9 values each:
---   kind ('a' attempt, 'n' not attempted, 'd' deferred), delivery id, webhook id, attempt number,
---   record JSON (the whole record as it is when new, its one attempt included), index member,
+--   kind ('a' attempt, 'n' not attempted, 'd' deferred), the delivery's key (hs:dlv:<id>),
+--   webhook id, attempt number, record JSON (the whole record as it is when new, its one attempt
+--   included), index member,
 --   bound check ('1': count and age the webhook's index), outcome ('1' success, '0' failure,
 --   'g' 410 Gone), duration bucket of an attempt (common/store/webhook_stats.hpp).
 -- The batch's events are not arguments: the caller writes them (HSET and PEXPIRE of the bucket its
@@ -157,7 +158,7 @@ for _, wh in ipairs(order) do
     local members = {}
     local tally, buckets = {a = 0, s = 0, f = 0}, {}
     for _, i in ipairs(groups[wh]) do
-      local written = write(i, 'hs:dlv:' .. ARGV[i + 1])
+      local written = write(i, ARGV[i + 1])
       if written == 'new' then
         members[#members + 1] = '0'
         members[#members + 1] = ARGV[i + 5]
