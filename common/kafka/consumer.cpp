@@ -79,6 +79,7 @@ Record to_record(const rd_kafka_message_t* m) {
   r.timestamp_ms = rd_kafka_message_timestamp(m, &type);
   rd_kafka_headers_t* headers = nullptr;  // owned by the message
   if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    r.headers.reserve(rd_kafka_header_cnt(headers));  // a CloudEvent has 8: not 4 regrowths
     const char* name = nullptr;
     const void* value = nullptr;
     std::size_t size = 0;
