@@ -130,6 +130,42 @@ TEST(ApiResilience, RedisDownGives503AndTheApiRecoversByItself) {
   EXPECT_EQ(api.request("GET", "/readyz").status, 200);
 }
 
+// Redis that answers but refuses writes (out of memory under maxmemory with noeviction, as
+// docs/operations.md asks; a read-only replica after a failover answers the same way) is not an
+// outage: the API says storage refused the request, and takes writes again once Redis does.
+TEST(ApiResilience, RedisRefusingWritesGives503SayingSoAndWritesWorkOnceItTakesThemAgain) {
+  RedisServer redis;
+  KafkaCluster kafka;
+  auto env = kafka.env();
+  env["HOOKSTREAM_REDIS_URL"] = redis.url();
+  ApiServer api(env);
+  const auto key = api.create_key("acme", kAllScopes);
+  const json hook = {{"url", "https://example.com/h"}, {"events", {"*"}}};
+  const auto redis_cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"redis-cli", "-p", std::to_string(redis.port())});
+    return run_command(args).out;
+  };
+  ASSERT_EQ(redis_cli({"CONFIG", "SET", "maxmemory-policy", "noeviction"}), "OK\n");
+  ASSERT_EQ(redis_cli({"CONFIG", "SET", "maxmemory", "1"}), "OK\n");
+
+  const auto refused = api.request("POST", "/v1/webhooks", key.key, hook.dump());
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.json()["error"]["code"], "service_unavailable") << refused.body;
+  EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find("refused"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(refused.body.find("OOM"), std::string::npos) << "leaks internals: " << refused.body;
+  EXPECT_TRUE(eventually(
+      [&] { return api.process().output().find("redis refused a request") != std::string::npos; },
+      5s))
+      << api.process().output();
+
+  ASSERT_EQ(redis_cli({"CONFIG", "SET", "maxmemory", "0"}), "OK\n");
+  EXPECT_EQ(api.request("POST", "/v1/webhooks", key.key, hook.dump()).status, 201);
+  const auto listed = api.request("GET", "/v1/webhooks", key.key);
+  EXPECT_EQ(listed.json()["data"]["webhooks"].size(), 1u) << listed.body;  // nothing half-written
+}
+
 TEST(ApiResilience, KafkaDownGives503ForEventsAndTheApiRecovers) {
   RedisServer redis;
   // The mock: this test kills its broker, which the shared Apache Kafka must never be.
