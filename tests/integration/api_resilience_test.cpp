@@ -51,11 +51,17 @@ bool closed_by_server(int fd, std::chrono::milliseconds timeout) {
   return false;
 }
 
+// The environment of an API on `redis` and `kafka`.
+std::map<std::string, std::string> api_env(const RedisServer& redis, const KafkaCluster& kafka) {
+  auto env = kafka.env();
+  env["HOOKSTREAM_REDIS_URL"] = redis.url();
+  return env;
+}
+
 TEST(ApiResilience, StalledAndIdleConnectionsAreClosedAndNothingLeaks) {
   RedisServer redis;
   KafkaCluster kafka;
-  auto env = kafka.env();
-  env["HOOKSTREAM_REDIS_URL"] = redis.url();
+  auto env = api_env(redis, kafka);
   env["HOOKSTREAM_API_REQUEST_TIMEOUT"] = "1s";
   env["HOOKSTREAM_API_IDLE_TIMEOUT"] = "2s";
   ApiServer api(env);
@@ -101,8 +107,7 @@ TEST(ApiResilience, StalledAndIdleConnectionsAreClosedAndNothingLeaks) {
 TEST(ApiResilience, RedisDownGives503AndTheApiRecoversByItself) {
   RedisServer redis(RedisServerOptions{.appendonly = true});
   KafkaCluster kafka;
-  auto env = kafka.env();
-  env["HOOKSTREAM_REDIS_URL"] = redis.url();
+  auto env = api_env(redis, kafka);
   env["HOOKSTREAM_REDIS_CONNECT_TIMEOUT"] = "500ms";
   env["HOOKSTREAM_REDIS_COMMAND_TIMEOUT"] = "500ms";
   ApiServer api(env);
@@ -136,9 +141,7 @@ TEST(ApiResilience, RedisDownGives503AndTheApiRecoversByItself) {
 TEST(ApiResilience, RedisRefusingWritesGives503SayingSoAndWritesWorkOnceItTakesThemAgain) {
   RedisServer redis;
   KafkaCluster kafka;
-  auto env = kafka.env();
-  env["HOOKSTREAM_REDIS_URL"] = redis.url();
-  ApiServer api(env);
+  ApiServer api(api_env(redis, kafka));
   const auto key = api.create_key("acme", kAllScopes);
   const json hook = {{"url", "https://example.com/h"}, {"events", {"*"}}};
   const auto redis_cli = [&](std::vector<std::string> args) {
@@ -170,8 +173,7 @@ TEST(ApiResilience, KafkaDownGives503ForEventsAndTheApiRecovers) {
   RedisServer redis;
   // The mock: this test kills its broker, which the shared Apache Kafka must never be.
   auto kafka = std::make_unique<KafkaCluster>(KafkaClusterOptions::mock());
-  auto env = kafka->env();
-  env["HOOKSTREAM_REDIS_URL"] = redis.url();
+  auto env = api_env(redis, *kafka);
   env["HOOKSTREAM_PRODUCE_TIMEOUT"] = "2s";
   ApiServer api(env);
   const auto key = api.create_key("acme", kAllScopes);
@@ -190,9 +192,7 @@ TEST(ApiResilience, KafkaDownGives503ForEventsAndTheApiRecovers) {
 TEST(ApiResilience, SigtermStopsCleanly) {
   RedisServer redis;
   KafkaCluster kafka;
-  auto env = kafka.env();
-  env["HOOKSTREAM_REDIS_URL"] = redis.url();
-  ApiServer api(env);
+  ApiServer api(api_env(redis, kafka));
   const auto key = api.create_key("acme", kAllScopes);
   ASSERT_EQ(api.request("GET", "/v1/webhooks", key.key).status, 200);
   const int idle = connect_to(api.port());
@@ -222,8 +222,7 @@ TEST(ApiResilience, BadConfigStopsWithAMessageNamingIt) {
 TEST(ApiResilience, PortInUseIsAClearError) {
   RedisServer redis;
   KafkaCluster kafka;
-  auto env = kafka.env();
-  env["HOOKSTREAM_REDIS_URL"] = redis.url();
+  const auto env = api_env(redis, kafka);
   ApiServer api(env);
   ProcessOptions options;
   options.env = env;
