@@ -68,13 +68,7 @@ asio::awaitable<Response> dispatch(const Router& router, Services& s, Request& r
     co_return res;
   }
   auto decision = co_await s.limiter.check(key->id, limit);
-  if (!decision) {
-    // Redis refusing the count (out of memory, a read-only replica) is logged and said as such.
-    if (decision.error().code == store::StoreErrc::refused)
-      co_return error_response(to_api_error(decision.error(), "rate limit"));
-    co_return error_response(
-        {ApiErrc::service_unavailable, "the rate limiter is unavailable; retry"});
-  }
+  if (!decision) co_return error_response(to_api_error(decision.error(), "rate limit"));
   if (!decision->allowed) {
     auto res = error_response({ApiErrc::rate_limit_exceeded,
                                "rate limit of " + std::to_string(limit) +
