@@ -18,6 +18,31 @@ bool Connection::looks_alive() {
   return tls != nullptr;
 }
 
+Connection::~Connection() {
+  if (watch_) watch_->owner = nullptr;
+}
+
+void Connection::watch(SteadyTime deadline) {
+  if (!watch_) {
+    watch_ = std::make_shared<Watch>(Watch{this});
+    watchdog_.emplace(tcp().get_executor());
+  }
+  watchdog_->expires_at(deadline);
+  watchdog_->async_wait(
+      [w = watch_, generation = ++watch_->generation](const boost::system::error_code& ec) {
+        if (ec || !w->owner || w->generation != generation) return;  // cancelled, gone or reused
+        w->owner->late_ = true;
+        boost::system::error_code ignored;
+        w->owner->tcp().socket().close(ignored);
+      });
+}
+
+void Connection::unwatch() {
+  if (!watch_) return;
+  ++watch_->generation;
+  watchdog_->cancel();
+}
+
 namespace {
 
 // A connection idle for less than this is reused without the peek, a recv(2) per request on a
@@ -31,7 +56,7 @@ constexpr Millis kTrustedIdle{1000};
 ConnectionPool::ConnectionPool(std::size_t max_idle_per_origin, Millis idle_timeout)
     : max_idle_per_origin_(max_idle_per_origin), idle_timeout_(idle_timeout) {}
 
-std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, SteadyTime now) {
+std::unique_ptr<Connection> ConnectionPool::take(std::string_view origin, SteadyTime now) {
   maybe_prune(now);
   const auto it = idle_.find(origin);
   if (it == idle_.end()) return nullptr;
@@ -44,15 +69,18 @@ std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, Stea
     if (idle >= idle_timeout_) continue;  // not pruned yet
     if (idle < kTrustedIdle || candidate->looks_alive()) found = std::move(candidate);
   }
-  if (connections.empty()) idle_.erase(it);
+  // An emptied origin stays (prune drops it): on a busy endpoint every connection is taken and
+  // put back per request, and erasing would rebuild the entry, its key and its deque each time.
   return found;
 }
 
-void ConnectionPool::put(const std::string& origin, std::unique_ptr<Connection> connection,
+void ConnectionPool::put(std::string_view origin, std::unique_ptr<Connection> connection,
                          SteadyTime now) {
   if (max_idle_per_origin_ == 0) return;
   connection->idle_since = now;
-  auto& connections = idle_[origin];
+  auto it = idle_.find(origin);
+  if (it == idle_.end()) it = idle_.emplace(std::string(origin), Connections{}).first;
+  auto& connections = it->second;
   connections.push_back(std::move(connection));
   while (connections.size() > max_idle_per_origin_) connections.pop_front();
   maybe_prune(now);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <limits>
 
 #include "common/ascii.hpp"
@@ -168,19 +169,52 @@ Outcome outcome_for_status(int status) {
   return status >= 200 && status < 300 ? Outcome::success : Outcome::http_error;
 }
 
+// "scheme://host:port", the connection pool's key, written into a buffer of its own instead of
+// concatenated per request. Longer URLs than parse_url admits fall back to a string.
+struct OriginKey {
+  std::array<char, 96> bytes;
+  std::string fallback;
+  std::string_view of(const Url& url) {
+    const bool v6 = url.ipv6_literal;
+    if (url.scheme.size() + url.host.size() + 16 > bytes.size()) {
+      fallback = url.scheme + "://" + (v6 ? "[" + url.host + "]" : url.host) + ":" +
+                 std::to_string(url.port);
+      return fallback;
+    }
+    char* p = bytes.data();
+    const auto put = [&](std::string_view part) { p = std::copy(part.begin(), part.end(), p); };
+    put(url.scheme);
+    put(v6 ? "://[" : "://");
+    put(url.host);
+    put(v6 ? "]:" : ":");
+    p = std::to_chars(p, bytes.data() + bytes.size(), url.port).ptr;
+    return {bytes.data(), static_cast<std::size_t>(p - bytes.data())};
+  }
+};
+
+// The connection's deadline is kept by Connection::watch (one timer per connection, not one per
+// read and write); past it the socket is closed and the operation in progress fails.
 template <typename Stream>
-asio::awaitable<Exchange> exchange_on(Stream& stream, beast::tcp_stream& lowest,
-                                      beast::flat_buffer& buffer, const RequestMessage& message,
-                                      SteadyTime deadline, const ClientOptions& options) {
+asio::awaitable<Exchange> exchange_on(Stream& stream, Connection& connection,
+                                      const RequestMessage& message, SteadyTime deadline,
+                                      const ClientOptions& options) {
   Exchange ex;
   error_code ec;
-  lowest.expires_at(deadline);
+  auto& buffer = connection.buffer;
+  connection.watch(deadline);
+  struct Unwatch {
+    Connection& c;
+    ~Unwatch() { c.unwatch(); }
+  } unwatch{connection};
+  const auto late = [&] { return connection.timed_out(); };
   co_await asio::async_write(stream, message.buffers(),
                              asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     ex.nothing_received = true;
-    ex.result = failure(ec == beast::error::timeout ? Outcome::timeout : Outcome::connect,
-                        "sending the request failed: " + ec.message());
+    ex.result =
+        failure(late() ? Outcome::timeout : Outcome::connect,
+                late() ? std::string("sending the request did not finish before the deadline")
+                       : "sending the request failed: " + ec.message());
     co_return ex;
   }
 
@@ -195,7 +229,7 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::tcp_stream& lowest,
   } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
   if (ec) {
     ex.nothing_received = !parser->got_some() && buffer.size() == 0;
-    if (ec == beast::error::timeout)
+    if (late())
       ex.result = failure(Outcome::timeout, "no response before the deadline");
     else if (ex.nothing_received)
       ex.result = failure(Outcome::invalid_response,
@@ -238,10 +272,9 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::tcp_stream& lowest,
     if (ec) break;
   }
   if (ec) {
-    result.outcome = ec == beast::error::timeout ? Outcome::timeout : Outcome::invalid_response;
-    result.error = ec == beast::error::timeout
-                       ? "the response body did not arrive before the deadline"
-                       : "the response body was cut short: " + ec.message();
+    result.outcome = late() ? Outcome::timeout : Outcome::invalid_response;
+    result.error = late() ? "the response body did not arrive before the deadline"
+                          : "the response body was cut short: " + ec.message();
     co_return ex;
   }
   result.outcome = outcome_for_status(result.status);
@@ -279,9 +312,8 @@ struct DeliveryClient::State {
 asio::awaitable<DeliveryResult> DeliveryClient::State::deliver(const DeliveryRequest& request,
                                                                SteadyTime deadline) {
   const Url& url = request.url;
-  const std::string origin = url.scheme + "://" +
-                             (url.ipv6_literal ? "[" + url.host + "]" : url.host) + ":" +
-                             std::to_string(url.port);
+  OriginKey origin_key;
+  const std::string_view origin = origin_key.of(url);
   auto message = build_message(
       request, request.body ? request.body : std::make_shared<const std::string>(), options);
 
@@ -370,6 +402,7 @@ asio::awaitable<DeliveryClient::State::Connected> DeliveryClient::State::connect
     auto c = std::make_unique<Connection>();
     c->remote_address = endpoint_text(ep);
     if (!url.is_https()) {
+      stream->expires_never();  // from here on the connection's own deadline (Connection::watch)
       c->plain = std::move(stream);
       out.connection = std::move(c);
       co_return out;
@@ -383,6 +416,7 @@ asio::awaitable<DeliveryClient::State::Connected> DeliveryClient::State::connect
     c->tcp().expires_at(deadline);
     co_await c->tls->async_handshake(asio::ssl::stream_base::client,
                                      asio::redirect_error(asio::use_awaitable, ec));
+    c->tcp().expires_never();  // from here on the connection's own deadline (Connection::watch)
     if (ec) {
       out.failure =
           ec == beast::error::timeout
@@ -406,8 +440,8 @@ asio::awaitable<DeliveryClient::State::Connected> DeliveryClient::State::connect
 asio::awaitable<Exchange> DeliveryClient::State::exchange(Connection& c,
                                                           const RequestMessage& message,
                                                           SteadyTime deadline) {
-  if (c.tls) co_return co_await exchange_on(*c.tls, c.tcp(), c.buffer, message, deadline, options);
-  co_return co_await exchange_on(*c.plain, c.tcp(), c.buffer, message, deadline, options);
+  if (c.tls) co_return co_await exchange_on(*c.tls, c, message, deadline, options);
+  co_return co_await exchange_on(*c.plain, c, message, deadline, options);
 }
 
 Result<std::unique_ptr<DeliveryClient>> DeliveryClient::create(asio::any_io_executor executor,
