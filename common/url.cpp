@@ -1,8 +1,11 @@
 #include "common/url.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
+
+#include "common/ascii.hpp"
 
 namespace hookstream {
 namespace {
@@ -29,10 +32,19 @@ bool valid_hostname(std::string_view host) {
 }  // namespace
 
 std::string Url::host_header() const {
-  std::string h = ipv6_literal ? "[" + host + "]" : host;
-  const bool default_port = (is_https() && port == 443) || (!is_https() && port == 80);
-  if (!default_port) h += ":" + std::to_string(port);
+  std::string h;
+  append_host_header(h);
   return h;
+}
+
+void Url::append_host_header(std::string& out) const {
+  const bool default_port = (is_https() && port == 443) || (!is_https() && port == 80);
+  std::array<char, 8> digits;
+  const auto end = default_port
+                       ? digits.data()
+                       : std::to_chars(digits.data(), digits.data() + digits.size(), port).ptr;
+  append_all(out, {ipv6_literal ? "[" : "", host, ipv6_literal ? "]" : "", default_port ? "" : ":",
+                   std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data()))});
 }
 
 Result<Url> parse_url(std::string_view text) {

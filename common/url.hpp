@@ -18,6 +18,7 @@ struct Url {
   bool is_https() const { return scheme == "https"; }
   // "host:port" as the Host header wants it (brackets around IPv6, port omitted when default).
   std::string host_header() const;
+  void append_host_header(std::string& out) const;  // the same, appended (no string of its own)
 };
 
 inline constexpr std::size_t kMaxUrlLength = 2048;

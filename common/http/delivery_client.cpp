@@ -76,7 +76,7 @@ struct RequestMessage {
 };
 
 void append_header(std::string& head, std::string_view name, std::string_view value) {
-  head.append(name).append(": ").append(value).append("\r\n");
+  append_all(head, {name, ": ", value, "\r\n"});
 }
 
 RequestMessage build_message(const DeliveryRequest& request,
@@ -84,18 +84,22 @@ RequestMessage build_message(const DeliveryRequest& request,
                              const ClientOptions& options) {
   RequestMessage message{{}, std::move(body)};
   auto& head = message.head;
-  std::size_t size = 96 + request.url.target.size() + request.url.host.size() +
-                     options.user_agent.size();  // request line, Host, the defaults, the framing
-  for (const auto& h : request.headers) size += h.name.size() + h.value.size() + 4;
+  // request line, Host, the defaults, the framing
+  std::size_t size =
+      96 + request.url.target.size() + request.url.host.size() + options.user_agent.size();
+  bool given_type = false, given_agent = false;
+  for (const auto& h : request.headers) {
+    size += h.name.size() + h.value.size() + 4;
+    given_type = given_type || iequals_ascii(h.name, "content-type");
+    given_agent = given_agent || iequals_ascii(h.name, "user-agent");
+  }
   head.reserve(size);
-  head.append("POST ").append(request.url.target).append(" HTTP/1.1\r\n");
-  append_header(head, "Host", request.url.host_header());
-  const auto given = [&](std::string_view name) {
-    return std::any_of(request.headers.begin(), request.headers.end(),
-                       [&](const Header& h) { return iequals_ascii(h.name, name); });
-  };
-  if (!given("content-type")) append_header(head, "Content-Type", "application/json");
-  if (!given("user-agent")) append_header(head, "User-Agent", options.user_agent);
+  append_all(head, {"POST ", request.url.target, " HTTP/1.1\r\n"});
+  head.append("Host: ");
+  request.url.append_host_header(head);
+  head.append("\r\n");
+  if (!given_type) append_header(head, "Content-Type", "application/json");
+  if (!given_agent) append_header(head, "User-Agent", options.user_agent);
   for (const auto& h : request.headers) {
     if (!is_token(h.name) || !is_safe_value(h.value) || is_framing_header(h.name)) {
       log::warn("delivery header not sent",
@@ -104,8 +108,13 @@ RequestMessage build_message(const DeliveryRequest& request,
     }
     append_header(head, h.name, h.value);
   }
-  append_header(head, "Content-Length", std::to_string(message.body->size()));
-  head.append("\r\n");
+  std::array<char, 24> length;
+  const auto end =
+      std::to_chars(length.data(), length.data() + length.size(), message.body->size());
+  append_all(head,
+             {"Content-Length: ",
+              std::string_view(length.data(), static_cast<std::size_t>(end.ptr - length.data())),
+              "\r\n\r\n"});
   return message;
 }
 
