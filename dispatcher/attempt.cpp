@@ -113,7 +113,11 @@ asio::awaitable<std::optional<TenantWebhooksPtr>> Attempts::look_up(DeliveryTask
 }
 
 asio::awaitable<void> Attempts::attempt(EndpointQueue& q, DeliveryTask task) {
-  auto snapshot = co_await look_up(task);
+  std::optional<TenantWebhooksPtr> snapshot;
+  if (auto cached = engine_.deps.subscriptions.cached(task.event->tenant))
+    snapshot = std::move(cached);  // no coroutine for what the cache holds
+  else
+    snapshot = co_await look_up(task);
   if (!snapshot) co_return;
   const store::Webhook* webhook = (*snapshot)->find(task.webhook_id);
   q.rate_limit = webhook && webhook->rate_limit ? *webhook->rate_limit : 0;

@@ -19,12 +19,15 @@ asio::awaitable<void> FanOut::run(std::shared_ptr<const kafka::Record> record) {
   }
   auto event = std::make_shared<const Event>(std::move(*decoded));
   // A webhook created before this event was published must get it.
-  co_await engine_.deps.subscriptions.await_changes_before(record->timestamp_ms);
-
   auto& subscriptions = engine_.deps.subscriptions;
-  auto webhooks = co_await engine_.until_answered(
-      "subscriptions", [&] { return subscriptions.tenant(event->tenant); },
-      [](const store::StoreError& e) { return store::is_retriable(e); });
+  if (!subscriptions.changes_seen_before(record->timestamp_ms))
+    co_await subscriptions.await_changes_before(record->timestamp_ms);
+
+  Result<TenantWebhooksPtr, store::StoreError> webhooks = subscriptions.cached(event->tenant);
+  if (!*webhooks)
+    webhooks = co_await engine_.until_answered(
+        "subscriptions", [&] { return subscriptions.tenant(event->tenant); },
+        [](const store::StoreError& e) { return store::is_retriable(e); });
   if (!webhooks) {
     if (engine_.stopping) {
       engine_.hand_back(work);

@@ -44,6 +44,10 @@ class Subscriptions {
       const std::string& tenant) = 0;
   // Resolves once every subscription change made before `written_ms` (Unix ms) can be seen.
   virtual asio::awaitable<void> await_changes_before(std::int64_t written_ms) = 0;
+  // Answers tenant() and await_changes_before() give at once, without a coroutine: every delivery
+  // asks both, and almost always they are known (null and false: ask the awaitable ones).
+  virtual TenantWebhooksPtr cached(const std::string& /*tenant*/) const { return nullptr; }
+  virtual bool changes_seen_before(std::int64_t /*written_ms*/) const { return false; }
   // This process changed one of the tenant's webhooks (paused it): read them again.
   virtual void invalidate(std::string_view tenant) = 0;
 };

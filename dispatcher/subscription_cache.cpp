@@ -101,8 +101,17 @@ void SubscriptionCache::release_waiters(std::uint64_t completed_check) {
   }
 }
 
+bool SubscriptionCache::changes_seen_before(std::int64_t written_ms) const {
+  return stopped_ || written_ms <= last_check_started_ms_;
+}
+
+TenantWebhooksPtr SubscriptionCache::cached(const std::string& tenant) const {
+  const auto it = cache_.find(tenant);
+  return it == cache_.end() ? nullptr : it->second;
+}
+
 asio::awaitable<void> SubscriptionCache::await_changes_before(std::int64_t written_ms) {
-  if (stopped_ || written_ms <= last_check_started_ms_) co_return;
+  if (changes_seen_before(written_ms)) co_return;
   auto& timer = change_waiters_[checks_started_];
   if (!timer) {
     timer = std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
@@ -122,7 +131,7 @@ void SubscriptionCache::invalidate(std::string_view tenant) {
 
 asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> SubscriptionCache::tenant(
     const std::string& tenant) {
-  if (const auto it = cache_.find(tenant); it != cache_.end()) co_return it->second;
+  if (auto hit = cached(tenant)) co_return hit;
   if (const auto it = loading_.find(tenant); it != loading_.end()) {
     // Someone is loading this tenant already: wait for their answer instead of asking again.
     auto pending = it->second;

@@ -38,6 +38,8 @@ class SubscriptionCache final : public Subscriptions {
   void stop();
   asio::awaitable<Result<TenantWebhooksPtr, store::StoreError>> tenant(
       const std::string& tenant) override;
+  TenantWebhooksPtr cached(const std::string& tenant) const override;
+  bool changes_seen_before(std::int64_t written_ms) const override;
   std::size_t cached_tenants() const { return cache_.size(); }
   // This process changed a tenant's webhook (the delivery log paused or disabled it): forget the
   // tenant now instead of at the next version poll.

@@ -338,17 +338,17 @@ asio::awaitable<DeliveryResult> DeliveryClient::State::deliver(const DeliveryReq
     // dedupe on webhook-id).
     if (!ex.nothing_received || ex.result.outcome == Outcome::timeout) {
       settle(std::move(pooled), ex);
-      co_return ex.result;
+      co_return std::move(ex.result);
     }
     log::debug("pooled connection was dead, retrying on a fresh one",
                {{"remote", pooled->remote_address}, {"error", ex.result.error}});
   }
 
   auto connected = co_await connect(url, deadline);
-  if (!connected.connection) co_return connected.failure;
+  if (!connected.connection) co_return std::move(connected.failure);
   auto ex = co_await exchange(*connected.connection, message, deadline);
   settle(std::move(connected.connection), ex);
-  co_return ex.result;
+  co_return std::move(ex.result);
 }
 
 asio::awaitable<DeliveryClient::State::Connected> DeliveryClient::State::connect(
