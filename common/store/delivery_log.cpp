@@ -97,7 +97,6 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
 
   for (const auto& e : entries) {
     const bool deferred = e.kind == LogEntryKind::deferred;
-    const std::string attempt = deferred ? std::string() : encode_attempt(e.attempt);
     RecordFields r;
     r.webhook_id = e.webhook_id;
     r.tenant = e.tenant;
@@ -112,7 +111,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     r.created_at = e.created_at;
     r.updated_at = e.attempt.at;
     r.event_key = e.event ? std::string_view(bucket) : std::string_view();
-    r.attempt_json = attempt;
+    r.attempt = deferred ? nullptr : &e.attempt;
     args.push_back(std::string(kind_code(e.kind)));
     args.push_back(delivery_key(e.delivery_id));  // the key, not built again in Lua
     args.push_back(e.webhook_id);

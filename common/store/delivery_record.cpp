@@ -226,9 +226,9 @@ std::optional<std::string_view> delivery_of_index_member(std::string_view member
   return id;
 }
 
-std::string encode_attempt(const AttemptRecord& a) {
-  std::string out;
-  out.reserve(128 + a.response_body.size() + a.error.size());
+namespace {
+
+void append_attempt(std::string& out, const AttemptRecord& a) {
   ObjectWriter(out)
       .integer("number", a.number)
       .integer("at", to_unix_millis(a.at))
@@ -238,17 +238,17 @@ std::string encode_attempt(const AttemptRecord& a) {
       .text("error", a.error)
       .integer("duration_ms", a.duration_ms)
       .close();
-  return out;
 }
+
+}  // namespace
 
 std::string encode_record(const RecordFields& r) {
   std::string out;
-  out.reserve(320 + r.last_error.size() + r.attempt_json.size());
-  std::string attempts = "[";
-  attempts += r.attempt_json;
-  attempts += ']';
-  ObjectWriter(out)
-      .text("webhook_id", r.webhook_id)
+  const auto* a = r.attempt;
+  out.reserve(448 + r.last_error.size() +
+              (a ? a->response_body.size() + a->error.size() + a->outcome.size() : 0));
+  ObjectWriter record(out);
+  record.text("webhook_id", r.webhook_id)
       .text("tenant", r.tenant)
       .text("event_id", r.event_id)
       .text("event_type", r.event_type)
@@ -261,8 +261,10 @@ std::string encode_record(const RecordFields& r) {
       .integer("created_at", to_unix_millis(r.created_at))
       .integer("updated_at", to_unix_millis(r.updated_at))
       .text("event_key", r.event_key)
-      .raw("attempts", attempts)
-      .close();
+      .raw("attempts", "[");
+  if (a) append_attempt(out, *a);
+  out += ']';
+  record.close();
   return out;
 }
 

@@ -65,7 +65,6 @@ std::string index_member(TimePoint created_at, std::string_view delivery_id);
 std::optional<std::string_view> delivery_of_index_member(std::string_view member);
 
 // Writing (no JSON library: this runs for every attempt; strings through append_json_string).
-std::string encode_attempt(const AttemptRecord& attempt);
 struct RecordFields {
   std::string_view webhook_id, tenant, event_id, event_type;
   DeliveryStatus status = DeliveryStatus::pending;
@@ -75,7 +74,7 @@ struct RecordFields {
   std::optional<TimePoint> delivered_at, next_retry_at;
   TimePoint created_at, updated_at;
   std::string_view event_key;
-  std::string_view attempt_json;  // "" for none
+  const AttemptRecord* attempt = nullptr;  // its one attempt (null for none), written in place
 };
 std::string encode_record(const RecordFields& fields);
 // The kept event: a JSON header line (type, source, time) and the data verbatim after it, so a
