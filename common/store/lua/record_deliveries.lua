@@ -195,11 +195,11 @@ for _, wh in ipairs(order) do
         drop[#drop + 1] = m
       end
       if #drop > 0 then
+        -- Records only: a pre-0.2 record's "<key>:attempts" list was written with the retention
+        -- as its TTL, so one left by a trim goes by itself, and looking for it cost every trim.
         local records = {}
         for _, m in ipairs(drop) do
-          local d = 'hs:dlv:' .. string.sub(m, 18)
-          records[#records + 1] = d
-          records[#records + 1] = d .. ':attempts'
+          records[#records + 1] = 'hs:dlv:' .. string.sub(m, 18)
         end
         redis.call('DEL', unpack(records))
         redis.call('ZREM', index, unpack(drop))
