@@ -22,8 +22,10 @@ class DeliveryLogWriter {
  public:
   virtual ~DeliveryLogWriter() = default;
   // The webhook's health after the entry was logged, or why it was not (then nothing of it was
-  // logged, or it was and sending it again changes nothing: counting is idempotent).
-  virtual asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update) = 0;
+  // logged, or it was and sending it again changes nothing: counting is idempotent). The entry is
+  // taken once logged; on a failure it is as it was given, for the caller to send again (not a
+  // copy kept per delivery against the rare failure). It must outlive the awaitable.
+  virtual asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate& update) = 0;
 };
 
 struct BatchLimits {
@@ -58,16 +60,18 @@ class BatchedDeliveryLog final : public DeliveryLogWriter {
   BatchedDeliveryLog(asio::any_io_executor executor, DeliveryLog& log, BatchLimits limits = {},
                      WriteObserver observe = {});
 
-  asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate update) override;
+  asio::awaitable<Result<WebhookHealth, StoreError>> record(AttemptUpdate& update) override;
 
   std::size_t calls_sent() const { return calls_sent_; }
   std::size_t entries_sent() const { return entries_sent_; }
 
  private:
   using Answer = Result<WebhookHealth, StoreError>;
-  // Entries and their callers' completions, in the same order.
+  // Entries, where each came from (given back there if its call fails) and their callers'
+  // completions, in the same order.
   struct Batch {
     std::vector<AttemptUpdate> updates;
+    std::vector<AttemptUpdate*> origins;
     std::vector<Completion<Answer>> answers;
     std::size_t size() const { return updates.size(); }
     bool empty() const { return updates.empty(); }

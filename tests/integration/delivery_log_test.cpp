@@ -77,7 +77,8 @@ class DeliveryLogTest : public ::testing::Test {
       asio::co_spawn(
           io_,
           [&, i]() -> asio::awaitable<void> {
-            auto h = co_await writer.record(entry(i % 2 ? "wh_a" : "wh_b", i, true, now_));
+            auto e = entry(i % 2 ? "wh_a" : "wh_b", i, true, now_);
+            auto h = co_await writer.record(e);
             if (h && h->webhook_exists) ++answered;
             if (answered == n) io_.stop();
           },
@@ -378,7 +379,9 @@ TEST_F(DeliveryLogTest, AWriteRedisRefusesFailsAsRefusedAndIsTakenOnceRedisTakes
   create_webhook("wh_a");
   redis({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
   redis({"CONFIG", "SET", "maxmemory", "1"});
-  auto refused = await(writer.record(entry("wh_a", 1, true, now_)));
+  auto e = entry("wh_a", 1, true, now_);
+  const auto delivery_id = e.delivery_id;
+  auto refused = await(writer.record(e));
   redis({"CONFIG", "SET", "maxmemory", "0"});
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, StoreErrc::refused) << refused.error().message;
@@ -386,7 +389,9 @@ TEST_F(DeliveryLogTest, AWriteRedisRefusesFailsAsRefusedAndIsTakenOnceRedisTakes
   EXPECT_NE(refused.error().message.find("OOM"), std::string::npos) << refused.error().message;
   EXPECT_EQ(index_size("wh_a"), 0);
 
-  auto logged = await(writer.record(entry("wh_a", 1, true, now_)));
+  // The refused entry came back as it was given: the same object is sent again.
+  EXPECT_EQ(e.delivery_id, delivery_id);
+  auto logged = await(writer.record(e));
   ASSERT_TRUE(logged) << logged.error().message;
   EXPECT_EQ(index_size("wh_a"), 1);
   ASSERT_EQ(calls.size(), 2u);
@@ -405,7 +410,8 @@ TEST_F(DeliveryLogTest, SuccessesLingerUntilAFailureOrTheBatchIsFull) {
     asio::co_spawn(
         io_,
         [&, n, success]() -> asio::awaitable<void> {
-          auto h = co_await writer.record(entry("wh_a", n, success, now_));
+          auto e = entry("wh_a", n, success, now_);
+          auto h = co_await writer.record(e);
           if (h && h->webhook_exists) ++answered;
         },
         asio::detached);
@@ -438,7 +444,8 @@ TEST_F(DeliveryLogTest, ALoneSuccessIsLoggedOnceItLingered) {
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
-        auto h = co_await writer.record(entry("wh_a", 1, true, now_));
+        auto e = entry("wh_a", 1, true, now_);
+        auto h = co_await writer.record(e);
         answered = h && h->webhook_exists;
       },
       asio::detached);
@@ -464,7 +471,8 @@ TEST_F(DeliveryLogTest, AFanOutBatchGathersUntilItHoldsTwoEntriesPerWebhook) {
     asio::co_spawn(
         io_,
         [&, webhook, n]() -> asio::awaitable<void> {
-          auto h = co_await writer.record(entry(webhook, n, true, now_));
+          auto e = entry(webhook, n, true, now_);
+          auto h = co_await writer.record(e);
           if (h && h->webhook_exists) ++answered;
         },
         asio::detached);
@@ -494,7 +502,8 @@ TEST_F(DeliveryLogTest, ASparseBatchGoesOnceItLingeredLongEnough) {
     asio::co_spawn(
         io_,
         [&, w]() -> asio::awaitable<void> {
-          auto h = co_await writer.record(entry("wh_" + std::to_string(w), w, true, now_));
+          auto e = entry("wh_" + std::to_string(w), w, true, now_);
+          auto h = co_await writer.record(e);
           if (h && h->webhook_exists) ++answered;
         },
         asio::detached);

@@ -50,7 +50,7 @@ class FakeSubscriptions final : public dispatcher::Subscriptions {
 class FakeDeliveryLog final : public store::DeliveryLogWriter {
  public:
   asio::awaitable<Result<store::WebhookHealth, store::StoreError>> record(
-      store::AttemptUpdate update) override {
+      store::AttemptUpdate& update) override {
     ++calls;
     if (unavailable_for > 0) {
       --unavailable_for;
