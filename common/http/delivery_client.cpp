@@ -179,25 +179,23 @@ Outcome outcome_for_status(int status) {
 }
 
 // "scheme://host:port", the connection pool's key, written into a buffer of its own instead of
-// concatenated per request. Longer URLs than parse_url admits fall back to a string.
+// concatenated per request. The buffer holds any host parse_url admits (a name of at most 253
+// bytes); a longer one (a Url built by hand) is written the same way into `spill`.
 struct OriginKey {
-  std::array<char, 96> bytes;
-  std::string fallback;
+  std::array<char, 288> bytes;
+  std::string spill;
   std::string_view of(const Url& url) {
+    const std::size_t most = url.scheme.size() + url.host.size() + 16;  // "://[", "]:", the port
+    char* const start = most <= bytes.size() ? bytes.data() : (spill.resize(most), spill.data());
     const bool v6 = url.ipv6_literal;
-    if (url.scheme.size() + url.host.size() + 16 > bytes.size()) {
-      fallback = url.scheme + "://" + (v6 ? "[" + url.host + "]" : url.host) + ":" +
-                 std::to_string(url.port);
-      return fallback;
-    }
-    char* p = bytes.data();
+    char* p = start;
     const auto put = [&](std::string_view part) { p = std::copy(part.begin(), part.end(), p); };
     put(url.scheme);
     put(v6 ? "://[" : "://");
     put(url.host);
     put(v6 ? "]:" : ":");
-    p = std::to_chars(p, bytes.data() + bytes.size(), url.port).ptr;
-    return {bytes.data(), static_cast<std::size_t>(p - bytes.data())};
+    p = std::to_chars(p, start + most, url.port).ptr;
+    return {start, static_cast<std::size_t>(p - start)};
   }
 };
 
