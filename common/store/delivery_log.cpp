@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <unordered_set>
 
 #include "common/store/layout.hpp"
@@ -18,18 +19,32 @@ const redis::Script kListScript{std::string(lua::list_deliveries)};
 const redis::Script kRequeueScript{std::string(lua::requeue_deliveries)};
 
 // Values per entry in the record script's ARGV (lua/record_deliveries.lua).
-constexpr std::size_t kEntryArgs = 9;
+constexpr std::size_t kEntryArgs = 5;
 
-std::string_view kind_code(LogEntryKind kind) {
+char kind_code(LogEntryKind kind) {
   switch (kind) {
     case LogEntryKind::attempt:
-      return "a";
+      return 'a';
     case LogEntryKind::not_attempted:
-      return "n";
+      return 'n';
     case LogEntryKind::deferred:
-      return "d";
+      return 'd';
   }
-  return "n";
+  return 'n';
+}
+
+// An entry's head in the script's arguments: kind, outcome, bound check, duration bucket.
+std::string entry_head(const AttemptUpdate& e, bool check) {
+  std::string head{kind_code(e.kind)};
+  if (e.kind != LogEntryKind::attempt) {
+    head += '-';
+  } else {
+    head += e.success ? '1' : e.disable_endpoint ? 'g' : '0';
+  }
+  head += check ? '1' : '0';
+  if (e.kind == LogEntryKind::attempt)
+    head += std::to_string(duration_bucket(e.attempt.duration_ms));
+  return head;
 }
 
 // Runs lua/requeue_deliveries.lua in `mode` ("queue" or "undo").
@@ -87,15 +102,51 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     before.push_back(cmd("PEXPIRE", bucket, std::to_string(limits_.retention.count())));
   }
 
+  ScriptCall call{entries, bucket, now, {}, {}, std::vector<bool>(entries.size(), false)};
+  call.positions.resize(entries.size());
+  std::iota(call.positions.begin(), call.positions.end(), std::size_t{0});
+  call.check.reserve(entries.size());
+  for (const auto& e : entries) call.check.push_back(check_bound(e.webhook_id));
+  // A call stops a webhook's entries at a record written before without its attempt (a deferred
+  // delivery attempted now); they go again, that one with its record JSON. Each call logs at
+  // least one entry more.
+  for (std::size_t calls = 0;; ++calls) {
+    auto stops = co_await run_record_script(call, std::move(before), out);
+    before.clear();
+    if (!stops) co_return fail(std::move(stops).error());
+    if (stops->empty()) break;
+    if (calls == entries.size())
+      co_return fail(refused("delivery log script", "asked again for records it was given"));
+    std::map<std::string_view, std::size_t, std::less<>> stop_of;
+    for (const std::size_t n : *stops) {
+      stop_of.emplace(entries[n].webhook_id, n);
+      call.with_record[n] = true;
+    }
+    std::vector<std::size_t> again;
+    for (const std::size_t n : call.positions) {
+      const auto it = stop_of.find(entries[n].webhook_id);
+      if (it != stop_of.end() && n >= it->second) again.push_back(n);
+    }
+    call.positions = std::move(again);
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<std::vector<std::size_t>, StoreError>> DeliveryLog::run_record_script(
+    const ScriptCall& call, std::vector<std::vector<std::string>> before,
+    std::vector<WebhookHealth>& out) {
+  const auto& entries = call.entries;
+  const std::string retention = std::to_string(limits_.retention.count());
   std::vector<std::string> args;
-  args.reserve(5 + entries.size() * kEntryArgs);
-  args.push_back(std::to_string(limits_.retention.count()));
+  args.reserve(5 + call.positions.size() * kEntryArgs);
+  args.push_back(retention);
   args.push_back(std::to_string(limits_.pause_after_failures));
   args.push_back(std::to_string(limits_.max_per_webhook));
   args.push_back(std::string(kChangesChannel));
-  args.push_back(ms_text(now));
+  args.push_back(ms_text(call.now));
 
-  for (const auto& e : entries) {
+  for (const std::size_t n : call.positions) {
+    const auto& e = entries[n];
     const bool deferred = e.kind == LogEntryKind::deferred;
     RecordFields r;
     r.webhook_id = e.webhook_id;
@@ -110,44 +161,62 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
     r.next_retry_at = e.next_retry_at;
     r.created_at = e.created_at;
     r.updated_at = e.attempt.at;
-    r.event_key = e.event ? std::string_view(bucket) : std::string_view();
+    r.event_key = e.event ? std::string_view(call.bucket) : std::string_view();
     r.attempt = deferred ? nullptr : &e.attempt;
-    args.push_back(std::string(kind_code(e.kind)));
-    args.push_back(delivery_key(e.delivery_id));  // the key, not built again in Lua
+    args.push_back(entry_head(e, call.check[n]));
     args.push_back(e.webhook_id);
-    args.push_back(std::to_string(e.attempt.number));
-    args.push_back(encode_record(r));
     args.push_back(index_member(e.created_at, e.delivery_id));
-    args.push_back(check_bound(e.webhook_id) ? "1" : "0");
-    args.push_back(e.success ? "1" : e.disable_endpoint ? "g" : "0");
-    args.push_back(e.kind == LogEntryKind::attempt
-                       ? std::to_string(duration_bucket(e.attempt.duration_ms))
-                       : std::string());
+    args.push_back(std::to_string(e.attempt.number));
+    // A first attempt's record goes ahead of the script, written if new (see the script).
+    if (!call.with_record[n] && !deferred && e.attempt.number == 1) {
+      before.push_back(
+          cmd("SET", delivery_key(e.delivery_id), encode_record(r), "PX", retention, "NX"));
+      args.emplace_back();
+    } else {
+      args.push_back(encode_record(r));
+    }
   }
 
   auto r = co_await redis_.eval_script(kRecordScript, {}, std::move(args), std::move(before));
   if (!r) co_return fail(unavailable(r.error()));
   if (r->is_error()) co_return fail(refused("delivery log script", r->debug_string()));
   // Per webhook; only the entry that paused or disabled it says so (its 1-based position).
-  std::map<std::string_view, std::pair<WebhookHealth, std::size_t>, std::less<>> health;
+  struct Answer {
+    WebhookHealth health;
+    std::size_t changed_by = 0;
+  };
+  std::map<std::string_view, Answer, std::less<>> answers;
+  std::vector<std::size_t> stops;
   for (const auto& w : r->elements()) {
     const auto& f = w.elements();
-    if (f.size() < 4) continue;
-    WebhookHealth h;
-    h.webhook_exists = f[1].as_string() != "gone";
-    h.status = parse_webhook_status(f[1].as_string()).value_or(WebhookStatus::active);
-    h.consecutive_fails = std::stoll(std::string(f[2].as_string()));
-    health[f[0].as_string()] = {
-        h, static_cast<std::size_t>(std::stoull(std::string(f[3].as_string())))};
+    if (f.size() < 5) continue;
+    Answer& a = answers[f[0].as_string()];
+    a.health.webhook_exists = f[1].as_string() != "gone";
+    a.health.status = parse_webhook_status(f[1].as_string()).value_or(WebhookStatus::active);
+    a.health.consecutive_fails = std::stoll(std::string(f[2].as_string()));
+    a.changed_by = std::stoull(std::string(f[3].as_string()));
+    const auto stop = f[4].as_integer().value_or(-1);
+    if (stop < 0 || static_cast<std::size_t>(stop) > call.positions.size())
+      co_return fail(refused("delivery log script", "no entry at " + f[4].debug_string()));
+    if (stop > 0) stops.push_back(call.positions[static_cast<std::size_t>(stop) - 1]);
   }
+  // Every entry of a webhook answered takes its health after this call; the entry that changed
+  // its status in an earlier call stays marked.
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto it = health.find(entries[i].webhook_id);
-    if (it == health.end())
-      co_return fail(refused("delivery log script", "no answer for " + entries[i].webhook_id));
-    out[i] = it->second.first;
-    out[i].status_changed = it->second.second == i + 1;
+    const auto it = answers.find(entries[i].webhook_id);
+    if (it == answers.end()) continue;
+    const bool changed_before = out[i].status_changed;
+    out[i] = it->second.health;
+    out[i].status_changed = changed_before;
   }
-  co_return out;
+  for (std::size_t p = 0; p < call.positions.size(); ++p) {
+    const std::size_t i = call.positions[p];
+    if (!answers.contains(entries[i].webhook_id))
+      co_return fail(refused("delivery log script", "no answer for " + entries[i].webhook_id));
+    if (answers.find(entries[i].webhook_id)->second.changed_by == p + 1)
+      out[i].status_changed = true;
+  }
+  co_return stops;
 }
 
 asio::awaitable<Result<WebhookHealth, StoreError>> DeliveryLog::record(AttemptUpdate update) {

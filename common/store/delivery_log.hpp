@@ -65,7 +65,8 @@ class DeliveryLog {
   DeliveryLog(redis::Client& redis, DeliveryLogLimits limits) : redis_(redis), limits_(limits) {}
 
   // Logs every entry in one script call (lua/record_deliveries.lua), its events kept by an HSET
-  // written ahead of it in the same round trip;
+  // and its first attempts' records by SET NX written ahead of it in the same round trip (a
+  // record written before without its attempt takes a second call to merge);
   // answers each entry's webhook health after it, in order. An entry whose attempt is logged
   // already (sent again after a timeout) changes nothing and is not counted again. Entries of a
   // deleted webhook are not logged (webhook_exists is false).
@@ -102,6 +103,23 @@ class DeliveryLog {
       std::string_view webhook_id, std::vector<std::string> delivery_ids, TimePoint now);
 
  private:
+  // One call of the record script: the entries at `positions`, in that order.
+  struct ScriptCall {
+    const std::vector<AttemptUpdate>& entries;
+    const std::string& bucket;  // where the batch's events are kept
+    TimePoint now;
+    std::vector<std::size_t> positions;
+    std::vector<bool> check;  // per entry: count and age its webhook's index
+    // Per entry: its record passed to the script. Otherwise a first attempt's record is written
+    // by SET NX ahead of the script, in the same round trip (lua/record_deliveries.lua).
+    std::vector<bool> with_record;
+  };
+  // Runs it, `before` sent ahead in the same round trip; sets the health of every entry whose
+  // webhook it answered. Returns, per webhook whose entries it stopped at a record to merge, that
+  // entry.
+  asio::awaitable<Result<std::vector<std::size_t>, StoreError>> run_record_script(
+      const ScriptCall& call, std::vector<std::vector<std::string>> before,
+      std::vector<WebhookHealth>& out);
   asio::awaitable<Result<Event, StoreError>> load_legacy_event(const Delivery& delivery);
   // Whether this entry should count and age the webhook's index: every max_per_webhook/16th
   // (at most every 64th) new delivery a writer logs for it, counted in buckets of webhook ids.

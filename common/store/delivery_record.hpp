@@ -1,8 +1,9 @@
 #pragma once
 // The delivery log's formats, in one place (SPEC §3, §4):
 //   hs:dlv:{dlv_id}           a delivery: one JSON string with its attempts (the last 50), whose
-//                             TTL is the retention, renewed by every attempt. Written by the
-//                             batch script (lua/record_deliveries.lua) with one SET when new.
+//                             TTL is the retention, renewed by every attempt. A first attempt's
+//                             is written by SET NX ahead of the batch script
+//                             (lua/record_deliveries.lua), which writes the others.
 //                             Deliveries logged before 0.3 are hashes; they are still read, and
 //                             rewritten as JSON by their next attempt.
 //   hs:wh:{wh_id}:deliveries  the webhook's index: members "<created ms, 16 digits>:<dlv_id>".

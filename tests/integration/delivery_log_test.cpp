@@ -532,6 +532,48 @@ TEST_F(DeliveryLogTest, DeferredDeliveriesArePendingWithoutAnAttempt) {
   EXPECT_EQ(d->next_retry_at, now_ + 5s);
 }
 
+TEST_F(DeliveryLogTest, ADeferredDeliverysFirstAttemptIsMergedIntoItsRecordAndCountedOnce) {
+  DeliveryLog log(client_, {.pause_after_failures = 3});
+  create_webhook("wh_a");
+  auto deferred = entry("wh_a", 1, false, now_ - 1min);
+  deferred.kind = LogEntryKind::deferred;
+  deferred.next_retry_at = now_;
+  ASSERT_TRUE(await(log.record(deferred)));
+  // Its first attempt, in a batch between two new deliveries: the caller's write of a first
+  // attempt's record finds the deferred one, so the script asks for the record again.
+  std::vector<AttemptUpdate> batch = {entry("wh_a", 0, false, now_), entry("wh_a", 1, false, now_),
+                                      entry("wh_a", 2, true, now_)};
+  batch[1].created_at = deferred.created_at;
+  for (int round = 0; round < 2; ++round) {  // the second time, as after a Redis timeout
+    auto r = await(log.record_batch(batch));
+    ASSERT_TRUE(r) << round;
+    EXPECT_EQ(r->at(1).consecutive_fails, 0) << round;  // after the success
+  }
+  auto d = await(log.get("wh_a", deferred.delivery_id));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->attempt_count, 1);
+  ASSERT_EQ(d->attempts.size(), 1u);
+  EXPECT_EQ(d->attempts.front().response_status, 500);
+  EXPECT_EQ(d->created_at, deferred.created_at);
+  EXPECT_EQ(index_size("wh_a"), 3);
+  // Three attempts, each counted once.
+  WebhookStats stats(client_);
+  const auto day = await(stats.last_day("wh_a", now_));
+  ASSERT_TRUE(day);
+  EXPECT_EQ(day->back().attempts, 3);
+  EXPECT_EQ(day->back().failures, 2);
+}
+
+TEST_F(DeliveryLogTest, TheSameFirstAttemptTwiceInOneBatchIsCountedOnce) {
+  DeliveryLog log(client_, {.pause_after_failures = 2});
+  create_webhook("wh_a");
+  const auto failed = entry("wh_a", 1, false, now_);
+  auto r = await(log.record_batch({failed, failed}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->back().consecutive_fails, 1);
+  EXPECT_EQ(webhook_field("wh_a", "status"), "active");
+}
+
 TEST_F(DeliveryLogTest, RecordsLoggedBefore03AreReadAndRewrittenByTheirNextAttempt) {
   DeliveryLog log(client_, {});
   create_webhook("wh_a");

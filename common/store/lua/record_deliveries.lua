@@ -3,22 +3,32 @@
 -- Redis or a replicated primary; not Redis Cluster).
 --
 -- ARGV[1] retention ms, [2] consecutive failures that pause, [3] index bound per webhook,
--- [4] changes channel, [5] now ms, then the entries, 9 values each:
---   kind ('a' attempt, 'n' not attempted, 'd' deferred), the delivery's key (hs:dlv:<id>),
---   webhook id, attempt number, record JSON (the whole record as it is when new, its one attempt
---   included), index member,
---   bound check ('1': count and age the webhook's index), outcome ('1' success, '0' failure,
---   'g' 410 Gone), duration bucket of an attempt (common/store/webhook_stats.hpp).
--- The batch's events are not arguments: the caller writes them (HSET and PEXPIRE of the bucket its
--- records name) in the same round trip, ahead of this call. Redis' Lua hashes every byte of every
--- argument, and the events were most of them.
+-- [4] changes channel, [5] now ms, then the entries, 5 values each:
+--   head: kind ('a' attempt, 'n' not attempted, 'd' deferred), outcome ('1' success, '0'
+--     failure, 'g' 410 Gone, '-' no attempt), bound check ('1': count and age the webhook's
+--     index, else '0'), then an attempt's duration bucket (common/store/webhook_stats.hpp);
+--   webhook id; index member ("<created_at ms, 16 digits>:<delivery id>", the record's key is
+--   hs:dlv:<delivery id>); attempt number; record JSON (the whole record as it is when new, its
+--   one attempt included), or '' when the caller wrote the record itself (below).
+-- Neither the batch's events nor its first attempts' records are arguments: Redis' Lua hashes
+-- every byte of every argument, and they were most of them. The caller writes them in the same
+-- round trip, ahead of this call: the events as one hash (HSET and PEXPIRE of the bucket the
+-- records name), a first attempt's record with SET NX and the retention as its TTL. Such a record
+-- is new when its index member is not in the webhook's index yet (members are added only here,
+-- in the same call that counts the attempt): one ZMSCORE per webhook tells. When the member is
+-- there, the record either holds the attempt already (a batch sent again, a record consumed
+-- twice: not counted again) or was written before without it (a deferred delivery), the caller's
+-- SET NX then having changed nothing: that entry and the webhook's later entries in the batch are
+-- left as they are (neither logged nor counted), its position is answered, and the caller sends
+-- them again, that entry with its record JSON, so that the webhook's attempts count in order.
 -- Returns, per webhook in the batch: webhook id, status ('gone' when deleted), consecutive_fails,
--- and the position in the batch (1-based) of the entry that paused or disabled it, '0' if none.
+-- the position in the batch (1-based) of the entry that paused or disabled it ('0' if none), and
+-- the position of the entry to send again with its record, the webhook's later ones after it (0 if
+-- none).
 --
--- Per delivery this costs one SET (a new record, with its TTL); per webhook in the batch an HMGET
--- of its health, one ZADD of its new index members, its health written when it changed (and
--- last_delivery_at at most once a second); per batch an HMGET, HSET and PEXPIREAT of the hour's
--- attempt counts (hs:stats:<hour>). The
+-- Per webhook in the batch this costs an HMGET of its health, one ZMSCORE and one ZADD of its
+-- index members, its health written when it changed (and last_delivery_at at most once a second);
+-- per batch an HMGET, HSET and PEXPIREAT of the hour's attempt counts (hs:stats:<hour>). The
 -- writer (delivery_log_writer.cpp) gathers several entries per webhook before it calls. A
 -- record that exists already (a retry, a redelivery, a record read twice) is read and merged.
 -- An attempt already in its record (a batch sent again after a timeout, a record consumed twice)
@@ -29,7 +39,9 @@ local retention, pause_after = tonumber(ARGV[1]), tonumber(ARGV[2])
 local retention_ms = ARGV[1]
 local max, channel, now = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local first = 6
-local F = 9
+local F = 5
+-- The head's characters, as string.byte answers them.
+local ATTEMPT, DEFERRED, SUCCESS, GONE, CHECK = 97, 100, 49, 103, 49
 
 -- Redis' Lua passes at most ~8,000 values to one call ("too many results to unpack"): a long
 -- argument list (a fan-out batch's hourly counts, 3 fields and values for each of 1,000 webhooks)
@@ -84,22 +96,35 @@ local function has_attempt(rec, number)
   return false
 end
 
--- Writes entry i's record; returns 'new', 'updated' or 'duplicate'.
-local function write(i, key)
-  local kind = ARGV[i]
-  if kind ~= 'd' and ARGV[i + 3] == '1' then
-    if redis.call('SET', key, ARGV[i + 4], 'PX', retention_ms, 'NX') then return 'new' end
+local function record_key(member)
+  return 'hs:dlv:' .. string.sub(member, 18)
+end
+
+-- Writes entry i's record (of kind `kind`, a byte); returns 'new', 'updated', 'duplicate', or
+-- 'resend' for a record the caller wrote that needs its JSON to be merged. `indexed` is for a
+-- record the caller wrote: whether its member was in the index before.
+local function write(i, kind, indexed)
+  local json = ARGV[i + 4]
+  if json == '' then
+    if not indexed then return 'new' end
+    local rec = load(record_key(ARGV[i + 2]))
+    if rec and has_attempt(rec, tonumber(ARGV[i + 3])) then return 'duplicate' end
+    return 'resend'
+  end
+  local key = record_key(ARGV[i + 2])
+  if kind ~= DEFERRED and ARGV[i + 3] == '1' then
+    if redis.call('SET', key, json, 'PX', retention_ms, 'NX') then return 'new' end
   end
   local number = tonumber(ARGV[i + 3])
   local rec = load(key)
   if not rec then
-    redis.call('SET', key, ARGV[i + 4], 'PX', retention_ms)
+    redis.call('SET', key, json, 'PX', retention_ms)
     return 'new'
   end
-  if kind ~= 'd' and has_attempt(rec, number) then return 'duplicate' end
-  local fresh = cjson.decode(ARGV[i + 4])
+  if kind ~= DEFERRED and has_attempt(rec, number) then return 'duplicate' end
+  local fresh = cjson.decode(json)
   local attempts = type(rec.attempts) == 'table' and rec.attempts or {}
-  if kind == 'd' then
+  if kind == DEFERRED then
     rec.status = 'pending'
     rec.next_retry_at = fresh.next_retry_at
   else
@@ -134,7 +159,7 @@ end
 -- The entries of each webhook, in batch order.
 local order, groups = {}, {}
 for i = first, #ARGV, F do
-  local wh = ARGV[i + 2]
+  local wh = ARGV[i + 1]
   if not groups[wh] then
     groups[wh] = {}
     order[#order + 1] = wh
@@ -147,40 +172,57 @@ local out = {}
 for _, wh in ipairs(order) do
   local whkey = 'hs:wh:' .. wh
   local h = redis.call('HMGET', whkey, 'url', 'status', 'consecutive_fails', 'last_delivery_at',
-    'last_delivery_ok')
+    'last_delivery_ok', 'tenant')
   if not h[1] then
-    out[#out + 1] = {wh, 'gone', '0', '0'}
+    out[#out + 1] = {wh, 'gone', '0', '0', 0}
   else
     local status = h[2] or 'active'
     local before = tonumber(h[3] or '0') or 0
     local fails, counted, last_ok, changed, check = before, false, nil, false, false
     local changed_by = 0
-    local members = {}
+    local index = whkey .. ':deliveries'
+    -- Which of the records the caller wrote were indexed before this call.
+    local given = {}
+    for _, i in ipairs(groups[wh]) do
+      if ARGV[i + 4] == '' then given[#given + 1] = ARGV[i + 2] end
+    end
+    local indexed = #given > 0 and call_chunked('ZMSCORE', index, given) or {}
+    local g = 0
+    local members, seen, resend_from = {}, {}, 0
     local tally, buckets = {a = 0, s = 0, f = 0}, {}
     for _, i in ipairs(groups[wh]) do
-      local written = write(i, ARGV[i + 1])
+      local kind, outcome, bound = string.byte(ARGV[i], 1, 3)
+      local known
+      if ARGV[i + 4] == '' then
+        g = g + 1
+        -- The same record twice in one call (a record consumed twice): the second is not new.
+        known = indexed[g] or seen[ARGV[i + 2]] or false
+        seen[ARGV[i + 2]] = true
+      end
+      local written = write(i, kind, known)
       if written == 'new' then
         members[#members + 1] = '0'
-        members[#members + 1] = ARGV[i + 5]
-        if ARGV[i + 6] == '1' then check = true end
+        members[#members + 1] = ARGV[i + 2]
+        if bound == CHECK then check = true end
+      elseif written == 'resend' then
+        resend_from = (i - first) / F + 1
+        break
       end
-      if written ~= 'duplicate' and ARGV[i] == 'a' then
+      if (written == 'new' or written == 'updated') and kind == ATTEMPT then
         counted = true
-        local outcome = ARGV[i + 7]
-        if outcome == '1' then fails = 0 else fails = fails + 1 end
-        last_ok = outcome == '1' and '1' or '0'
+        if outcome == SUCCESS then fails = 0 else fails = fails + 1 end
+        last_ok = outcome == SUCCESS and '1' or '0'
         tally.a = tally.a + 1
-        if outcome == '1' then tally.s = tally.s + 1 else tally.f = tally.f + 1 end
-        local bucket = ARGV[i + 8]
+        if outcome == SUCCESS then tally.s = tally.s + 1 else tally.f = tally.f + 1 end
+        local bucket = string.sub(ARGV[i], 4)
         buckets[bucket] = (buckets[bucket] or 0) + 1
-        if outcome == 'g' and status ~= 'disabled' then
+        if outcome == GONE and status ~= 'disabled' then
           status, changed, changed_by = 'disabled', true, (i - first) / F + 1
-        elseif outcome ~= '1' and status == 'active' and fails >= pause_after then
+        elseif outcome ~= SUCCESS and status == 'active' and fails >= pause_after then
           status, changed, changed_by = 'paused', true, (i - first) / F + 1
         end
       end
     end
-    local index = whkey .. ':deliveries'
     if #members > 0 then call_chunked('ZADD', index, members) end
     if check then
       -- Trimmed in steps, each one DEL and one ZREM for many entries: by count once the index
@@ -199,7 +241,7 @@ for _, wh in ipairs(order) do
         -- as its TTL, so one left by a trim goes by itself, and looking for it cost every trim.
         local records = {}
         for _, m in ipairs(drop) do
-          records[#records + 1] = 'hs:dlv:' .. string.sub(m, 18)
+          records[#records + 1] = record_key(m)
         end
         redis.call('DEL', unpack(records))
         redis.call('ZREM', index, unpack(drop))
@@ -210,7 +252,7 @@ for _, wh in ipairs(order) do
         redis.call('HSET', whkey, 'consecutive_fails', fails, 'last_delivery_at', now,
           'last_delivery_ok', last_ok, 'status', status, 'updated_at', now)
         redis.call('INCR', 'hs:webhooks:version')
-        redis.call('PUBLISH', channel, cjson.decode(ARGV[groups[wh][1] + 4]).tenant)
+        redis.call('PUBLISH', channel, h[6] or '')
         if status == 'paused' then
           redis.call('SADD', 'hs:webhooks:paused', wh)
         else
@@ -225,7 +267,7 @@ for _, wh in ipairs(order) do
       if n > 0 then count(wh .. ':' .. name, n) end
     end
     for bucket, n in pairs(buckets) do count(wh .. ':d' .. bucket, n) end
-    out[#out + 1] = {wh, status, tostring(fails), tostring(changed_by)}
+    out[#out + 1] = {wh, status, tostring(fails), tostring(changed_by), resend_from}
   end
 end
 
