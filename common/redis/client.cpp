@@ -290,6 +290,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       ++accepted;
     }
     request->expected = accepted;
+    request->replies.reserve(accepted);
     if (accepted < request->commands->size()) {
       // Only while hiredis is tearing the context down; the accepted ones still get callbacks.
       request->error = RedisError{RedisErrc::disconnected, "Redis connection is closing"};
