@@ -196,11 +196,10 @@ bool plain_word(const char* p) {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
+char* write_json_string(char* out, std::string_view text) {
   static constexpr std::string_view kHex = "0123456789abcdef";
-  const auto start = out.size();
-  out.reserve(start + text.size() + 2);
-  out += '"';
+  char* const start = out;
+  *out++ = '"';
   std::size_t run = 0;  // where the characters copied as they are begin
   for (std::size_t i = 0; i < text.size(); ++i) {
     while (i + 8 <= text.size() && plain_word(text.data() + i)) i += 8;
@@ -208,42 +207,52 @@ void append_json_string(std::string& out, std::string_view text) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
     if (c >= 0x80) {
-      out.resize(start);
-      out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
+      // At most 3 bytes (U+FFFD) for an invalid byte, 6 for a control character.
+      const auto dumped =
+          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return std::copy(dumped.begin(), dumped.end(), start);
     }
-    out.append(text.data() + run, i - run);
+    out = std::copy_n(text.data() + run, i - run, out);
     run = i + 1;
+    *out++ = '\\';
     switch (c) {
       case '"':
-        out += "\\\"";
+        *out++ = '"';
         break;
       case '\\':
-        out += "\\\\";
+        *out++ = '\\';
         break;
       case '\b':
-        out += "\\b";
+        *out++ = 'b';
         break;
       case '\f':
-        out += "\\f";
+        *out++ = 'f';
         break;
       case '\n':
-        out += "\\n";
+        *out++ = 'n';
         break;
       case '\r':
-        out += "\\r";
+        *out++ = 'r';
         break;
       case '\t':
-        out += "\\t";
+        *out++ = 't';
         break;
       default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
+        out = std::copy_n("u00", 3, out);
+        *out++ = kHex[c >> 4];
+        *out++ = kHex[c & 15];
     }
   }
-  out.append(text.data() + run, text.size() - run);
-  out += '"';
+  out = std::copy_n(text.data() + run, text.size() - run, out);
+  *out++ = '"';
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  const auto at = out.size();
+  out.resize(at + json_string_bound(text.size()));
+  char* const end = write_json_string(out.data() + at, text);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 }  // namespace hookstream

@@ -61,5 +61,10 @@ bool is_valid_json(std::string_view text);
 // by U+FFFD), without building a json value. ASCII, the common case (ids, types, URLs, errors),
 // is copied in runs between the characters that need escaping; other text goes through nlohmann.
 void append_json_string(std::string& out, std::string_view text);
+// The same, written at `out`, which has json_string_bound(text.size()) bytes of room; returns the
+// end. For writers that size a buffer once for many values.
+char* write_json_string(char* out, std::string_view text);
+// Room for a string of `size` bytes: every byte escaped as \u00XX, and the quotes.
+constexpr std::size_t json_string_bound(std::size_t size) { return 6 * size + 2; }
 
 }  // namespace hookstream

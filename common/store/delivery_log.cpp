@@ -200,21 +200,15 @@ asio::awaitable<Result<std::vector<std::size_t>, StoreError>> DeliveryLog::run_r
       co_return fail(refused("delivery log script", "no entry at " + f[4].debug_string()));
     if (stop > 0) stops.push_back(call.positions[static_cast<std::size_t>(stop) - 1]);
   }
-  // Every entry of a webhook answered takes its health after this call; the entry that changed
-  // its status in an earlier call stays marked.
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto it = answers.find(entries[i].webhook_id);
-    if (it == answers.end()) continue;
-    const bool changed_before = out[i].status_changed;
-    out[i] = it->second.health;
-    out[i].status_changed = changed_before;
-  }
+  // Entries of an earlier call keep the health it answered: only the entries of a webhook it
+  // stopped are sent again, and none of them was logged then.
   for (std::size_t p = 0; p < call.positions.size(); ++p) {
     const std::size_t i = call.positions[p];
-    if (!answers.contains(entries[i].webhook_id))
+    const auto it = answers.find(entries[i].webhook_id);
+    if (it == answers.end())
       co_return fail(refused("delivery log script", "no answer for " + entries[i].webhook_id));
-    if (answers.find(entries[i].webhook_id)->second.changed_by == p + 1)
-      out[i].status_changed = true;
+    out[i] = it->second.health;
+    out[i].status_changed = it->second.changed_by == p + 1;
   }
   co_return stops;
 }

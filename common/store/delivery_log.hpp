@@ -114,9 +114,8 @@ class DeliveryLog {
     // by SET NX ahead of the script, in the same round trip (lua/record_deliveries.lua).
     std::vector<bool> with_record;
   };
-  // Runs it, `before` sent ahead in the same round trip; sets the health of every entry whose
-  // webhook it answered. Returns, per webhook whose entries it stopped at a record to merge, that
-  // entry.
+  // Runs it, `before` sent ahead in the same round trip; sets the health of the entries it was
+  // given. Returns, per webhook whose entries it stopped at a record to merge, that entry.
   asio::awaitable<Result<std::vector<std::size_t>, StoreError>> run_record_script(
       const ScriptCall& call, std::vector<std::vector<std::string>> before,
       std::vector<WebhookHealth>& out);
