@@ -100,17 +100,19 @@ local function record_key(member)
   return 'hs:dlv:' .. string.sub(member, 18)
 end
 
--- Writes entry i's record (of kind `kind`, a byte); returns 'new', 'updated', 'duplicate', or
--- 'resend' for a record the caller wrote that needs its JSON to be merged. `indexed` is for a
--- record the caller wrote: whether its member was in the index before.
-local function write(i, kind, indexed)
+-- Entry i's record, which the caller wrote (SET NX) and which was indexed before: 'duplicate'
+-- when it holds the entry's attempt, else 'resend' (written before without it: its JSON is needed
+-- to merge).
+local function logged_before(i)
+  local rec = load(record_key(ARGV[i + 2]))
+  if rec and has_attempt(rec, tonumber(ARGV[i + 3])) then return 'duplicate' end
+  return 'resend'
+end
+
+-- Writes entry i's record from its JSON (kind `kind`, a byte); returns 'new', 'updated' or
+-- 'duplicate'.
+local function write(i, kind)
   local json = ARGV[i + 4]
-  if json == '' then
-    if not indexed then return 'new' end
-    local rec = load(record_key(ARGV[i + 2]))
-    if rec and has_attempt(rec, tonumber(ARGV[i + 3])) then return 'duplicate' end
-    return 'resend'
-  end
   local key = record_key(ARGV[i + 2])
   if kind ~= DEFERRED and ARGV[i + 3] == '1' then
     if redis.call('SET', key, json, 'PX', retention_ms, 'NX') then return 'new' end
@@ -189,20 +191,22 @@ for _, wh in ipairs(order) do
     local indexed = #given > 0 and call_chunked('ZMSCORE', index, given) or {}
     local g = 0
     local members, seen, resend_from = {}, {}, 0
-    local tally, buckets = {a = 0, s = 0, f = 0}, {}
+    local attempts, successes, buckets = 0, 0, {}
     for _, i in ipairs(groups[wh]) do
-      local kind, outcome, bound = string.byte(ARGV[i], 1, 3)
-      local known
+      local head, member = ARGV[i], ARGV[i + 2]
+      local kind, outcome, bound = string.byte(head, 1, 3)
+      local written
       if ARGV[i + 4] == '' then
         g = g + 1
         -- The same record twice in one call (a record consumed twice): the second is not new.
-        known = indexed[g] or seen[ARGV[i + 2]] or false
-        seen[ARGV[i + 2]] = true
+        if indexed[g] or seen[member] then written = logged_before(i) else written = 'new' end
+        seen[member] = true
+      else
+        written = write(i, kind)
       end
-      local written = write(i, kind, known)
       if written == 'new' then
         members[#members + 1] = '0'
-        members[#members + 1] = ARGV[i + 2]
+        members[#members + 1] = member
         if bound == CHECK then check = true end
       elseif written == 'resend' then
         resend_from = (i - first) / F + 1
@@ -212,9 +216,9 @@ for _, wh in ipairs(order) do
         counted = true
         if outcome == SUCCESS then fails = 0 else fails = fails + 1 end
         last_ok = outcome == SUCCESS and '1' or '0'
-        tally.a = tally.a + 1
-        if outcome == SUCCESS then tally.s = tally.s + 1 else tally.f = tally.f + 1 end
-        local bucket = string.sub(ARGV[i], 4)
+        attempts = attempts + 1
+        if outcome == SUCCESS then successes = successes + 1 end
+        local bucket = string.sub(head, 4)
         buckets[bucket] = (buckets[bucket] or 0) + 1
         if outcome == GONE and status ~= 'disabled' then
           status, changed, changed_by = 'disabled', true, (i - first) / F + 1
@@ -263,9 +267,9 @@ for _, wh in ipairs(order) do
           'last_delivery_ok', last_ok)
       end
     end
-    for name, n in pairs(tally) do
-      if n > 0 then count(wh .. ':' .. name, n) end
-    end
+    if attempts > 0 then count(wh .. ':a', attempts) end
+    if successes > 0 then count(wh .. ':s', successes) end
+    if attempts > successes then count(wh .. ':f', attempts - successes) end
     for bucket, n in pairs(buckets) do count(wh .. ':d' .. bucket, n) end
     out[#out + 1] = {wh, status, tostring(fails), tostring(changed_by), resend_from}
   end
