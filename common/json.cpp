@@ -201,9 +201,12 @@ char* write_json_string(char* out, std::string_view text) {
   char* const start = out;
   *out++ = '"';
   std::size_t run = 0;  // where the characters copied as they are begin
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    while (i + 8 <= text.size() && plain_word(text.data() + i)) i += 8;
-    if (i == text.size()) break;
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    while (i + 8 <= n && plain_word(text.data() + i)) i += 8;
+    // A tail shorter than a word, tested as the text's last word (overlapping what was tested).
+    if (i < n && i + 8 > n && n >= 8 && plain_word(text.data() + n - 8)) i = n;
+    if (i == n) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
     if (c >= 0x80) {
