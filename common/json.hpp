@@ -65,6 +65,8 @@ void append_json_string(std::string& out, std::string_view text);
 // end. For writers that size a buffer once for many values.
 char* write_json_string(char* out, std::string_view text);
 // Room for a string of `size` bytes: every byte escaped as \u00XX, and the quotes.
-constexpr std::size_t json_string_bound(std::size_t size) { return 6 * size + 2; }
+constexpr std::size_t json_string_bound(std::size_t size) {
+  return 6 * size + 2;
+}
 
 }  // namespace hookstream
