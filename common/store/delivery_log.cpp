@@ -35,16 +35,11 @@ char kind_code(LogEntryKind kind) {
 
 // An entry's head in the script's arguments: kind, outcome, bound check, duration bucket.
 std::string entry_head(const AttemptUpdate& e, bool check) {
-  std::string head{kind_code(e.kind)};
-  if (e.kind != LogEntryKind::attempt) {
-    head += '-';
-  } else {
-    head += e.success ? '1' : e.disable_endpoint ? 'g' : '0';
-  }
-  head += check ? '1' : '0';
-  if (e.kind == LogEntryKind::attempt)
-    head += std::to_string(duration_bucket(e.attempt.duration_ms));
-  return head;
+  const char bound = check ? '1' : '0';
+  if (e.kind != LogEntryKind::attempt) return {kind_code(e.kind), '-', bound};
+  const char outcome = e.success ? '1' : e.disable_endpoint ? 'g' : '0';
+  return std::string{kind_code(e.kind), outcome, bound} +
+         std::to_string(duration_bucket(e.attempt.duration_ms));
 }
 
 // Runs lua/requeue_deliveries.lua in `mode` ("queue" or "undo").

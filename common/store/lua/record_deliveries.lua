@@ -193,7 +193,7 @@ for _, wh in ipairs(order) do
     local members, seen, resend_from = {}, {}, 0
     local attempts, successes, buckets = 0, 0, {}
     for _, i in ipairs(groups[wh]) do
-      local head, member = ARGV[i], ARGV[i + 2]
+      local position, head, member = (i - first) / F + 1, ARGV[i], ARGV[i + 2]
       local kind, outcome, bound = string.byte(head, 1, 3)
       local written
       if ARGV[i + 4] == '' then
@@ -209,7 +209,7 @@ for _, wh in ipairs(order) do
         members[#members + 1] = member
         if bound == CHECK then check = true end
       elseif written == 'resend' then
-        resend_from = (i - first) / F + 1
+        resend_from = position
         break
       end
       if (written == 'new' or written == 'updated') and kind == ATTEMPT then
@@ -221,9 +221,9 @@ for _, wh in ipairs(order) do
         local bucket = string.sub(head, 4)
         buckets[bucket] = (buckets[bucket] or 0) + 1
         if outcome == GONE and status ~= 'disabled' then
-          status, changed, changed_by = 'disabled', true, (i - first) / F + 1
+          status, changed, changed_by = 'disabled', true, position
         elseif outcome ~= SUCCESS and status == 'active' and fails >= pause_after then
-          status, changed, changed_by = 'paused', true, (i - first) / F + 1
+          status, changed, changed_by = 'paused', true, position
         end
       end
     end
