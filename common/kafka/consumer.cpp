@@ -111,12 +111,10 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config,
           {"session.timeout.ms", std::to_string(options.session_timeout.count())},
           {"max.poll.interval.ms", std::to_string(options.max_poll_interval.count())},
           // What librdkafka fetches ahead of the application: it keeps fetching while the
-          // application reads no more (backpressure), so this bounds the memory it takes. Not
-          // lower: once the queue holds this much, librdkafka before 2.2 (Debian 12 has 2.0.2)
-          // stops fetching every partition for a fixed second (librdkafka#2879; 2.2 made it
-          // fetch.queue.backoff.ms). A dispatcher that empties the queue within that second then
-          // waits idle: with 16 MiB at ~40,000 events/s it read for ~0.5 s and waited ~0.45 s,
-          // and delivered 21,000/s; with 64 MiB (more than a second of reading) 32,900/s.
+          // application reads no more (backpressure), so this bounds the memory it takes. It must
+          // hold more than a second of reading: once full, librdkafka before 2.2 stops fetching
+          // every partition for a fixed second (librdkafka#2879). docs/architecture.md has the
+          // measured cost of less.
           {"queued.max.messages.kbytes", "65536"},
           // Logs are served by poll(), on the consumer's thread, so an offset reset found in them
           // is reported there (librdkafka signals it only as a log line under earliest).
