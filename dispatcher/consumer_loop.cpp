@@ -127,9 +127,31 @@ void ConsumerLoop::on_revoked(const std::vector<kafka::TopicPartition>& partitio
       log::warn("commit on revocation failed", {{"error", ok.error().message}});
   }
   for (const auto& tp : partitions) flow_paused_.erase(tp);
+  // Read and never started: the next owner reads them again (no commit passed them).
+  std::erase_if(held_, [&](const kafka::Record& r) {
+    return std::find(partitions.begin(), partitions.end(),
+                     kafka::TopicPartition{r.topic, r.partition}) != partitions.end();
+  });
   post_to_shards([dropped = partitions](Engine& d) { d.drop_partitions(dropped); });
   log::info("partitions revoked",
             {{"count", partitions.size()}, {"waited_ms", waited}, {"left_unfinished", unfinished}});
+}
+
+void ConsumerLoop::hand_out(std::vector<kafka::Record> records) {
+  // One hand-over per shard and batch, not per record: each post may wake a shard's thread.
+  std::vector<std::vector<kafka::Record>> fresh(shards_.size());
+  for (auto& record : records) {
+    const kafka::TopicPartition tp{record.topic, record.partition};
+    if (!offsets_.begin(tp, record.offset)) continue;
+    fresh[shard_of(tp)].push_back(std::move(record));
+  }
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (fresh[i].empty()) continue;
+    auto* shard = shards_[i];
+    asio::post(shard->io(), [shard, records = std::move(fresh[i])]() mutable {
+      for (auto& r : records) shard->engine().handle(std::move(r));
+    });
+  }
 }
 
 void ConsumerLoop::apply_flow_requests() {
@@ -210,8 +232,8 @@ void ConsumerLoop::loop() {
     // for it (librdkafka would drop what it fetched ahead and fetch it again after resuming, an
     // idle round trip each time); librdkafka keeps fetching ahead, bounded by
     // queued.max.messages.kbytes. Full: wait for records to finish (a refill's worth, briefly,
-    // then any), but still poll for one record every 100 ms, so rebalances, commit results and
-    // max.poll.interval.ms are served.
+    // then any), but still poll every 100 ms, so rebalances, commit results and
+    // max.poll.interval.ms are served; a record that poll returns waits in held_.
     auto room = this->room();
     if (room == 0) {
       std::unique_lock lock(mu_);
@@ -221,27 +243,32 @@ void ConsumerLoop::loop() {
         cv_.wait_for(lock, Millis{100}, [&] { return stop_ || this->room() > 0; });
         wake_each_ = false;
       }
-      room = std::max<std::size_t>(this->room(), 1);
+      room = this->room();
     }
-    auto batch = consumer_->poll_batch(std::min<std::size_t>(room, 500), Millis{50});
-    if (!batch) {
-      log::warn("consumer error", {{"error", batch.error().message}});
-    } else {
-      // One hand-over per shard and batch, not per record: each post may wake a shard's thread.
-      std::vector<std::vector<kafka::Record>> fresh(shards_.size());
-      for (auto& record : *batch) {
-        const kafka::TopicPartition tp{record.topic, record.partition};
-        if (!offsets_.begin(tp, record.offset)) continue;
-        fresh[shard_of(tp)].push_back(std::move(record));
-      }
-      for (std::size_t i = 0; i < shards_.size(); ++i) {
-        if (fresh[i].empty()) continue;
-        auto* shard = shards_[i];
-        asio::post(shard->io(), [shard, records = std::move(fresh[i])]() mutable {
-          for (auto& r : records) shard->engine().handle(std::move(r));
-        });
+    // What was read at the bound goes first, in the order it was read.
+    std::vector<kafka::Record> records;
+    while (room > 0 && !held_.empty()) {
+      records.push_back(std::move(held_.front()));
+      held_.pop_front();
+      --room;
+    }
+    if (held_.empty() || room == 0) {
+      auto batch =
+          consumer_->poll_batch(room == 0 ? 1 : std::min<std::size_t>(room, 500), Millis{50});
+      if (!batch) {
+        log::warn("consumer error", {{"error", batch.error().message}});
+      } else {
+        // Read at the bound (a poll to serve the group): it waits, not started, until there is
+        // room, so the bound holds however long the records in hand take.
+        for (auto& r : *batch) {
+          if (room == 0)
+            held_.push_back(std::move(r));
+          else
+            records.push_back(std::move(r));
+        }
       }
     }
+    hand_out(std::move(records));
     if (std::chrono::steady_clock::now() - last_commit >= Millis{200}) {
       commit(false);
       last_commit = std::chrono::steady_clock::now();

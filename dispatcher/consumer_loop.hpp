@@ -7,6 +7,7 @@
 // records in hand finish (at most kRevokeDrain) and commits them before letting go.
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
 
  private:
   void loop();
+  // Begins the records (those of partitions still owned) and posts them to their shards.
+  void hand_out(std::vector<kafka::Record> records);
   void apply_flow_requests();
   // How many more records may be read before the pending-record bound is reached.
   std::size_t room();
@@ -82,6 +85,10 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::condition_variable cv_;
   std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;
   std::set<kafka::TopicPartition> flow_paused_;  // consumer thread only
+  // Records a poll returned at the pending-record bound (the consumer polls then only to serve the
+  // group): not begun, so no commit passes them; handed out first once there is room, dropped
+  // when their partition is revoked. Consumer thread only.
+  std::deque<kafka::Record> held_;
   // The OffsetTracker hands an offset out once; a commit of it that fails (a rebalance, a moving
   // coordinator) is kept here and sent again with the next commit and at revocation, unless a newer
   // offset of its partition was sent meanwhile. Consumer thread only.

@@ -14,20 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// Events contact.created for tenant acme, data {"<field>": i} for i in [from, to), published in
-// one hookstream-produce run; its output (one event id a line).
-std::string produce_numbered(Pipeline& p, const std::string& field, int from, int to) {
-  std::string input;
-  for (int i = from; i < to; ++i)
-    input += R"({"tenant":"acme","type":"contact.created","data":{")" + field + R"(":)" +
-             std::to_string(i) + "}}\n";
-  ProcessOptions env;
-  env.env = p.env();
-  const auto produced = run_command({binary_path("hookstream-produce").string()}, input, 60s, env);
-  EXPECT_EQ(produced.exit_code, 0) << produced.err;
-  return produced.out;
-}
-
 class Dispatch : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -416,7 +402,7 @@ TEST(DispatchMetrics, AtThePendingRecordBoundTheConsumerRefillsAsRecordsFinish) 
                       {"HOOKSTREAM_MAX_PENDING_RECORDS", "64"}});
   auto& rx = p.receiver();
   p.create_webhook("/paced", {"contact.created"}, {}, PathBehaviour{.delay_ms = 10ms});
-  produce_numbered(p, "n", 0, 1000);
+  p.produce_numbered("contact.created", 0, 1000, "n");
   const auto pending = [&] {
     return scrape_metric(metrics_port, "hookstream_consumer_pending_records").value_or(-1);
   };
@@ -433,6 +419,40 @@ TEST(DispatchMetrics, AtThePendingRecordBoundTheConsumerRefillsAsRecordsFinish) 
   // saw when it last looked (a few may have finished since it filled the bound).
   EXPECT_LE(most, 64.0);
   EXPECT_GE(most, 48.0);
+  EXPECT_TRUE(eventually([&] { return pending() == 0.0; }, 10s)) << pending();
+}
+
+// Records in hand that take long (an endpoint answering in 400 ms, a bound of 8): the consumer
+// still polls every 100 ms to serve the group, and what such a poll returns waits unstarted, so
+// the bound holds exactly, and every event is delivered once, in order of reading.
+TEST(DispatchMetrics, SlowRecordsAtTheBoundDoNotLetPollsToServeTheGroupExceedIt) {
+  Pipeline p(PipelineOptions{.dispatchers = 0});
+  const auto metrics_port = free_port();
+  p.start_dispatcher({{"HOOKSTREAM_DISPATCHER_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)},
+                      {"HOOKSTREAM_MAX_PENDING_RECORDS", "8"}});
+  auto& rx = p.receiver();
+  p.create_webhook("/slow", {"contact.created"}, {}, PathBehaviour{.delay_ms = 400ms});
+  constexpr int kEvents = 40;
+  p.produce_numbered("contact.created", 0, kEvents);
+  const auto pending = [&] {
+    return scrape_metric(metrics_port, "hookstream_consumer_pending_records").value_or(-1);
+  };
+  double most = 0;
+  EXPECT_TRUE(eventually(
+      [&] {
+        most = std::max(most, pending());
+        return rx.count("/slow") >= kEvents;
+      },
+      60s))
+      << rx.count("/slow") << "\n"
+      << p.logs();
+  EXPECT_EQ(most, 8.0);
+  std::set<std::string> ids;
+  for (const auto& d : rx.received("/slow")) {
+    ids.insert(d.id);
+    EXPECT_EQ(d.attempt, "1");
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kEvents));
   EXPECT_TRUE(eventually([&] { return pending() == 0.0; }, 10s)) << pending();
 }
 
@@ -455,7 +475,7 @@ TEST(DispatchStop, SigtermWhileRedisIsDownHandsTheRecordsBackWithoutWaitingOutTh
   // Redis goes away; five events reach the dispatcher, which cannot log them (it may POST them:
   // nothing waits on Redis before the POST), so it cannot finish them.
   p.redis().stop();
-  produce_numbered(p, "n", 1, 6);
+  p.produce_numbered("contact.created", 1, 6, "n");
   ASSERT_TRUE(eventually(
       [&] { return scrape_metric(metrics_port, "hookstream_consumer_pending_records") == 5.0; },
       20s))
@@ -550,7 +570,7 @@ TEST(DispatchCrash, KillingOneOfThreeDispatchersLosesNothing) {
   p.create_webhook("/crash", {"contact.created"});
   constexpr int kEvents = 300;
   std::set<std::string> published;
-  std::istringstream lines(produce_numbered(p, "i", 0, kEvents));
+  std::istringstream lines(p.produce_numbered("contact.created", 0, kEvents));
   for (std::string line; std::getline(lines, line);)
     published.insert(json::parse(line)["id"].get<std::string>());
   ASSERT_EQ(published.size(), static_cast<std::size_t>(kEvents));

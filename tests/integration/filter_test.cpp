@@ -95,10 +95,7 @@ TEST(DispatchFilters, FilteredWebhooksGetExactlyTheMatchingEventsOfAMixedStream)
   }
   ASSERT_GT(want_large.size(), 200u);
   ASSERT_GT(want_regions.size(), 200u);
-  ProcessOptions env;
-  env.env = p.env();
-  const auto produced = run_command({binary_path("hookstream-produce").string()}, input, 120s, env);
-  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  p.produce(input);
 
   // Every event reached the dispatcher's fan-out once every one reached the unfiltered webhook
   // and every refusal was counted; the filtered webhooks then have all they will get.
