@@ -85,7 +85,7 @@ asio::awaitable<Result<std::vector<WebhookHealth>, StoreError>> DeliveryLog::rec
   // round trip ahead of the script (not through its arguments, which Redis' Lua hashes byte by
   // byte). Idempotent, like the script: a batch sent again writes the same values.
   std::vector<std::string> events{"HSET", bucket};
-  std::unordered_set<const Event*> kept;  // a batch of up to 3,072 is searched once per entry
+  std::unordered_set<const Event*> kept;  // a batch of up to 4,096 is searched once per entry
   for (const auto& e : entries) {
     if (!e.event || !kept.insert(e.event.get()).second) continue;
     events.push_back(kept_event_field(e.event->tenant, e.event->id));

@@ -29,7 +29,7 @@ class DeliveryLogWriter {
 };
 
 struct BatchLimits {
-  std::size_t max_entries = 3072;       // per script call
+  std::size_t max_entries = 4096;       // per script call
   std::size_t max_calls_in_flight = 2;  // calls sent and not answered; more entries wait and batch
   // Successes wait up to `linger` for `full_batch` entries to gather: two thirds of a script
   // call's Redis time is its fixed part (dispatch, argument set-up, the webhook's health read and
@@ -40,12 +40,13 @@ struct BatchLimits {
   // next attempt.
   Millis linger{5};
   std::size_t full_batch = 128;
-  // A call costs Redis one command per entry plus two per webhook it touches (the health read and
-  // the index write). A fan-out batch spreads over many webhooks, one entry each, so it costs three
-  // commands an entry: once it touches `many_webhooks` or more, it gathers (up to `sparse_linger`
-  // or `max_entries`) until it holds `entries_per_webhook` entries per webhook.
+  // A call costs Redis one command per entry plus three per webhook it touches (the health read,
+  // the index check and the index write). A fan-out batch spreads over many webhooks, one entry
+  // each, so it costs four commands an entry: once it touches `many_webhooks` or more, it gathers
+  // (up to `sparse_linger` or `max_entries`) until it holds `entries_per_webhook` entries per
+  // webhook (four: 1 + 3/4 commands an entry; 1,000 webhooks' four fit in `max_entries`).
   std::size_t many_webhooks = 64;
-  std::size_t entries_per_webhook = 3;
+  std::size_t entries_per_webhook = 4;
   Millis sparse_linger{250};
 };
 
