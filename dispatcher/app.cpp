@@ -43,7 +43,8 @@ int run(const DispatcherConfig& config) {
     shard->connect(
         [&](const kafka::TopicPartition& tp, std::int64_t offset) { loop.record_done(tp, offset); },
         [&](const kafka::TopicPartition& tp, bool pause) { loop.flow(tp, pause); },
-        [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); });
+        [&](const kafka::TopicPartition& tp, std::int64_t offset) { offsets.abandon(tp, offset); },
+        [&](int delta) { loop.waiting_changed(delta); });
   if (auto ok = loop.start(); !ok) {
     std::cerr << "hookstream-dispatcher: " << ok.error().message << '\n';
     return 2;

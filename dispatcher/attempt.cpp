@@ -278,8 +278,10 @@ asio::awaitable<void> Attempts::defer(DeliveryTask task, ParkReason why) {
     engine_.deps.metrics.deferred();
   const auto tier = engine_.schedule.parking_tier(task.read_from_tier);
   const auto due = engine_.deps.clock.now() + tier;
+  engine_.parking(task.work, true);  // until its retry record and log entry are written
   auto scheduled = co_await retries_.schedule(task, task.attempt, tier, due);
   if (!scheduled) {
+    engine_.parking(task.work, false);
     if (engine_.stopping) {
       done(task, true);
       co_return;
@@ -301,6 +303,7 @@ asio::awaitable<void> Attempts::defer(DeliveryTask task, ParkReason why) {
   entry.next_retry_at = due;
   // The retry record is written: the delivery is finished here whatever the log says.
   co_await log(std::move(entry));
+  engine_.parking(task.work, false);
   done(task);
 }
 

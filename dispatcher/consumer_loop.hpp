@@ -40,6 +40,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // From the io thread.
   void record_done(const kafka::TopicPartition& tp, std::int64_t offset);
   void flow(const kafka::TopicPartition& tp, bool pause);
+  // Records that wait by design (EngineContext::WaitingChange), counted apart: see room().
+  void waiting_changed(int delta);
 
   void on_assigned(const std::vector<kafka::TopicPartition>& partitions) override;
   void on_revoked(const std::vector<kafka::TopicPartition>& partitions) override;
@@ -81,6 +83,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   const std::size_t refill_;
   std::atomic<std::size_t> finished_{0};  // records finished, counted to wake every refill_-th
   std::atomic<bool> wake_each_{false};    // a waiter needs every finished record (slow, revoking)
+  std::atomic<std::int64_t> waiting_{0};  // records that wait by design (see room())
   std::mutex mu_;  // guards flow_requests_ and wakes the waits for records to finish
   std::condition_variable cv_;
   std::vector<std::pair<kafka::TopicPartition, bool>> flow_requests_;

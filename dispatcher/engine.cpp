@@ -3,9 +3,10 @@
 namespace hookstream::dispatcher {
 
 Engine::Engine(asio::any_io_executor executor, const DispatcherConfig& config, EngineDeps deps,
-               RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon)
+               RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon,
+               WaitingChange on_waiting)
     : context_(std::move(executor), config, deps, std::move(on_done), std::move(flow),
-               std::move(on_abandon)),
+               std::move(on_abandon), std::move(on_waiting)),
       dead_letters_(context_),
       retry_scheduler_(context_),
       attempts_(context_, retry_scheduler_, dead_letters_),

@@ -28,9 +28,11 @@ class Engine {
   using RecordDone = EngineContext::RecordDone;
   using FlowControl = EngineContext::FlowControl;
   using RecordAbandoned = EngineContext::RecordAbandoned;
+  using WaitingChange = EngineContext::WaitingChange;
 
   Engine(asio::any_io_executor executor, const DispatcherConfig& config, EngineDeps deps,
-         RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon);
+         RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon,
+         WaitingChange on_waiting);
 
   // On the io thread. The record was begun in the offset tracker.
   void handle(kafka::Record record);

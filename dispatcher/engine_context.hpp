@@ -43,7 +43,9 @@ struct RecordWork {
   kafka::TopicPartition tp;
   std::int64_t offset = 0;
   std::size_t remaining = 1;  // deliveries (or, before the fan-out, steps) not finished yet
+  std::size_t parking = 0;    // of those, deliveries being parked in a retry tier
   bool handed_back = false;   // one of them stopped unfinished: the record is never committed
+  bool all_parking = false;   // every unfinished delivery is being parked (reported as such)
 };
 using RecordWorkPtr = std::shared_ptr<RecordWork>;
 
@@ -71,9 +73,14 @@ class EngineContext {
   using FlowControl = std::function<void(const kafka::TopicPartition&, bool pause)>;
   // A record handed back unfinished at shutdown (it stays uncommitted).
   using RecordAbandoned = std::function<void(const kafka::TopicPartition&, std::int64_t offset)>;
+  // Records that wait by design, +n / -n: a retry record read ahead of its due time (its tier's
+  // partition not paused), or a record whose every unfinished delivery is being parked (waiting
+  // only for Kafka to take its retry record and for its log entry).
+  using WaitingChange = std::function<void(int delta)>;
 
   EngineContext(asio::any_io_executor ex, const DispatcherConfig& cfg, EngineDeps dependencies,
-                RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon)
+                RecordDone on_done, FlowControl flow, RecordAbandoned on_abandon,
+                WaitingChange on_waiting)
       : executor(std::move(ex)),
         config(cfg),
         deps(dependencies),
@@ -81,7 +88,8 @@ class EngineContext {
         pending_deliveries(executor, cfg.max_pending_deliveries),
         on_done_(std::move(on_done)),
         flow_(std::move(flow)),
-        on_abandon_(std::move(on_abandon)) {}
+        on_abandon_(std::move(on_abandon)),
+        on_waiting_(std::move(on_waiting)) {}
 
   asio::any_io_executor executor;
   const DispatcherConfig& config;
@@ -98,7 +106,9 @@ class EngineContext {
   }
   // One delivery (or step) of the record is finished.
   void finish(const RecordWorkPtr& work) {
-    if (--work->remaining > 0) return;
+    --work->remaining;
+    note_parking(*work);
+    if (work->remaining > 0) return;
     if (work->handed_back)
       on_abandon_(work->tp, work->offset);
     else
@@ -108,7 +118,7 @@ class EngineContext {
   // finished here. Once the others finish, the record is given up: never committed past, and the
   // consumer's drain stops waiting for it; the partition's next owner delivers it.
   void hand_back(const RecordWorkPtr& work, std::size_t deliveries = 1) {
-    work->handed_back = true;
+    work->handed_back = true;  // finish() takes it out of the parking count
     work->remaining -= deliveries - 1;
     finish(work);
   }
@@ -119,6 +129,17 @@ class EngineContext {
     else
       hand_back(work);
   }
+  // A delivery of the record starts (true) or stops (false) being parked in a retry tier: a
+  // record all of whose unfinished deliveries are waits by design (WaitingChange).
+  void parking(const RecordWorkPtr& work, bool started) {
+    if (started)
+      ++work->parking;
+    else
+      --work->parking;
+    note_parking(*work);
+  }
+  // Retry records waiting for their due time (RetryQueues), as above.
+  void waiting(int delta) { on_waiting_(delta); }
   void abandon(const kafka::TopicPartition& tp, std::int64_t offset) { on_abandon_(tp, offset); }
   void pause(const kafka::TopicPartition& tp, bool paused) { flow_(tp, paused); }
 
@@ -134,9 +155,17 @@ class EngineContext {
   }
 
  private:
+  void note_parking(RecordWork& work) {
+    const bool all = work.remaining > 0 && !work.handed_back && work.parking == work.remaining;
+    if (all == work.all_parking) return;
+    work.all_parking = all;
+    on_waiting_(all ? 1 : -1);
+  }
+
   RecordDone on_done_;
   FlowControl flow_;
   RecordAbandoned on_abandon_;
+  WaitingChange on_waiting_;
 };
 
 }  // namespace hookstream::dispatcher

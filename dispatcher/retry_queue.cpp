@@ -46,6 +46,14 @@ void RetryQueues::handle(std::shared_ptr<const kafka::Record> record) {
     engine_.spawn(drain(tp, q), "retry queue");
   else
     pause_if_read_ahead(tp, *q);
+  report_waiting(*q);
+}
+
+void RetryQueues::report_waiting(Queue& q) {
+  const auto now = q.dropped || q.paused ? 0 : q.records.size();
+  if (now == q.reported) return;
+  engine_.waiting(static_cast<int>(now) - static_cast<int>(q.reported));
+  q.reported = now;
 }
 
 // A retry tier's records come due in offset order. While its head waits, the partition is read
@@ -67,6 +75,7 @@ void RetryQueues::stop() {
   for (auto& [tp, q] : queues_) {
     for (const auto& r : q->records) engine_.abandon(tp, r->offset);
     q->dropped = true;
+    report_waiting(*q);
     if (q->timer) q->timer->cancel();
   }
   queues_.clear();
@@ -77,6 +86,7 @@ void RetryQueues::drop(const std::vector<kafka::TopicPartition>& partitions) {
     const auto it = queues_.find(tp);
     if (it == queues_.end()) continue;
     it->second->dropped = true;
+    report_waiting(*it->second);
     if (it->second->timer) it->second->timer->cancel();
     queues_.erase(it);
   }
@@ -89,6 +99,7 @@ asio::awaitable<void> RetryQueues::drain(kafka::TopicPartition tp, std::shared_p
       const auto wait = std::chrono::duration_cast<Millis>(info->due - engine_.deps.clock.now());
       if (wait.count() > 0) {
         pause_if_read_ahead(tp, *q);
+        report_waiting(*q);
         q->timer = std::make_shared<asio::steady_timer>(engine_.executor, wait);
         boost::system::error_code ec;
         co_await q->timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -98,6 +109,7 @@ asio::awaitable<void> RetryQueues::drain(kafka::TopicPartition tp, std::shared_p
       }
     }
     q->records.pop_front();
+    report_waiting(*q);
     log::debug("retry due",
                {{"topic", tp.topic}, {"partition", tp.partition}, {"offset", record->offset}});
     engine_.spawn(attempt_due(std::move(record)), "retry");
@@ -106,6 +118,7 @@ asio::awaitable<void> RetryQueues::drain(kafka::TopicPartition tp, std::shared_p
     q->paused = false;
     engine_.pause(tp, false);
   }
+  report_waiting(*q);
 }
 
 asio::awaitable<void> RetryQueues::attempt_due(std::shared_ptr<const kafka::Record> record) {

@@ -45,8 +45,12 @@ class RetryQueues {
     std::deque<std::shared_ptr<const kafka::Record>> records;
     bool dropped = false;
     bool paused = false;
+    std::size_t reported = 0;  // records reported waiting (EngineContext::waiting)
     std::shared_ptr<asio::steady_timer> timer;
   };
+  // Reports the queue's records as waiting by design while its partition is not paused (the
+  // consumer counts a paused partition's records apart already), and none once it is dropped.
+  void report_waiting(Queue& q);
   asio::awaitable<void> drain(kafka::TopicPartition tp, std::shared_ptr<Queue> q);
   void pause_if_read_ahead(const kafka::TopicPartition& tp, Queue& q);
   asio::awaitable<void> attempt_due(std::shared_ptr<const kafka::Record> record);

@@ -59,12 +59,12 @@ Shard::Shard(const DispatcherConfig& config, std::size_t count, ShardServices se
       kafka_writer_(services.producer) {}
 
 void Shard::connect(Engine::RecordDone done, Engine::FlowControl flow,
-                    Engine::RecordAbandoned abandon) {
+                    Engine::RecordAbandoned abandon, Engine::WaitingChange waiting) {
   engine_ = std::make_unique<Engine>(
       io_.get_executor(), config_,
       EngineDeps{writer_, subscriptions_, *http_, kafka_writer_, slot_source_, services_.metrics,
                  services_.clock, services_.random},
-      std::move(done), std::move(flow), std::move(abandon));
+      std::move(done), std::move(flow), std::move(abandon), std::move(waiting));
   subscriptions_.start();
 }
 

@@ -33,9 +33,10 @@ class Shard {
   static Result<std::unique_ptr<Shard>> create(const DispatcherConfig& config, std::size_t count,
                                                ShardServices services);
 
-  // Called once, before the records start: where the Engine reports finished, paused and
-  // abandoned records (any thread may receive them; the callbacks must be thread-safe).
-  void connect(Engine::RecordDone done, Engine::FlowControl flow, Engine::RecordAbandoned abandon);
+  // Called once, before the records start: where the Engine reports finished, paused, abandoned
+  // and waiting records (any thread may receive them; the callbacks must be thread-safe).
+  void connect(Engine::RecordDone done, Engine::FlowControl flow, Engine::RecordAbandoned abandon,
+               Engine::WaitingChange waiting);
 
   asio::io_context& io() { return io_; }
   Engine& engine() { return *engine_; }

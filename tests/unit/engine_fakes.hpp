@@ -89,12 +89,17 @@ class FakeDeliveryLog final : public store::DeliveryLogWriter {
 class FakeRecordWriter final : public dispatcher::RecordWriter {
  public:
   asio::awaitable<Result<void>> write(kafka::Record record) override {
+    if (const auto g = gate) {  // Kafka slow to acknowledge: until the test cancels it
+      boost::system::error_code ec;
+      co_await g->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (!refuse_with.empty()) co_return fail(refuse_with, "refused");
     written.push_back(std::move(record));
     co_return Result<void>{};
   }
   std::vector<kafka::Record> written;
   std::string refuse_with;  // an error code ("kafka_record_too_large") for every write
+  std::shared_ptr<asio::steady_timer> gate;  // while set, writes wait for its cancel()
 };
 
 // The send-slot clock of lua/reserve_send_slots.lua, in memory (steady time): slots `interval`

@@ -62,7 +62,8 @@ class EngineTest : public ::testing::Test {
           [](const kafka::TopicPartition&, bool) {},
           [this](const kafka::TopicPartition&, std::int64_t o) {
             finished_.abandoned.push_back(o);
-          });
+          },
+          [this](int delta) { waiting_ += delta; });
     return *engine_;
   }
 
@@ -119,6 +120,7 @@ class EngineTest : public ::testing::Test {
   FakeClock clock_;
   CountingRandom random_;
   Finished finished_;
+  int waiting_ = 0;  // records that wait by design, as the engine reports them
   std::unique_ptr<Engine> engine_;
 };
 
@@ -324,6 +326,48 @@ TEST_F(EngineTest, AHangingEndpointParksItsBacklogAndAHealthyOneIsDeliveredMeanw
   EXPECT_EQ(http_.max_in_flight["slow.example"], 2);
   for (const auto* r : written_to(config_.kafka.retry_topic(Millis{5000})))
     EXPECT_EQ(read_retry_info(*r)->attempt, 1);  // parked untried: still its first attempt
+}
+
+// The consumer reads on past records whose every unfinished delivery is being parked: the engine
+// reports them while Kafka has not acknowledged their retry records, and no longer once it has.
+TEST_F(EngineTest, RecordsWaitingOnlyForTheirParkingAreReportedUntilKafkaTakesTheRetries) {
+  auto slow = webhook("wh_slow", "slow.example");
+  auto fine = webhook("wh_fine", "fine.example");
+  slow.events = {"contact.created", "contact.updated"};
+  fine.events = {"contact.updated"};
+  subscriptions_.set("acme", {slow, fine});
+  http_.hanging.insert("slow.example");
+  kafka_.gate = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+  // Records 0-9 go to both endpoints, 10-19 to the hanging one only, which is sent 2 (they hang),
+  // keeps 4 waiting and parks the newest 14 once it counts as stalled: records 6-19 are then
+  // waiting only for their parking (6-9 once their other delivery is done).
+  for (int i = 0; i < 10; ++i) engine().handle(event_record(i, "contact.updated"));
+  for (int i = 10; i < 20; ++i) engine().handle(event_record(i));
+  run_until([&] { return http_.requests.size() >= 10 + 2 && waiting_ == 14; });
+  EXPECT_TRUE(finished_.done.empty());
+  kafka_.gate->cancel();
+  kafka_.gate.reset();
+  run_until([&] { return finished_.done.size() == 14; });
+  EXPECT_EQ(waiting_, 0);
+  EXPECT_EQ(written_to(config_.kafka.retry_topic(Millis{5000})).size(), 14u);
+}
+
+// A retry record read ahead of its due time waits by design: reported while it waits, no
+// longer once it is due (and delivered).
+TEST_F(EngineTest, ARetryRecordWaitingForItsDueTimeIsReportedUntilItIsDue) {
+  const auto fine = webhook("wh_fine", "fine.example");
+  subscriptions_.set("acme", {fine});
+  auto retry =
+      make_retry_record(event_record(5), {fine.id, 2, clock_.now() + Millis{200}, clock_.now()},
+                        config_.kafka.retry_topic(Millis{5000}));
+  retry.offset = 0;
+  engine().handle(retry);
+  run_until([&] { return waiting_ == 1; });
+  EXPECT_TRUE(http_.requests.empty());
+  clock_.advance(Millis{200});
+  run_until([&] { return finished_.done.size() == 1; });
+  EXPECT_EQ(waiting_, 0);
+  EXPECT_EQ(http_.requests.size(), 1u);
 }
 
 TEST_F(EngineTest, AnEndpointThatOnlyTimesOutStaysStalledThroughItsTimeouts) {
